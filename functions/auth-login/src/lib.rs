@@ -1,1 +1,41 @@
+//! POST /api/v1/auth/login — exchange email and password for an access token.
 
+use evently_core::user::normalize_email;
+use evently_http::auth::{burn_password_check, verify_password};
+use evently_http::request::json_body;
+use evently_http::response::ok;
+use evently_http::views::Session;
+use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+pub fn handler(app: &'static App, req: Request) -> Reply {
+    reply(login(app, req))
+}
+
+async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let creds: Credentials = json_body(&req)?;
+    // One answer for every failure, so the endpoint does not reveal which
+    // addresses have accounts.
+    let refused = || ApiError::Unauthorized("email or password is wrong".into());
+    let account = match normalize_email(&creds.email) {
+        Ok(email) if creds.password.len() <= evently_core::user::MAX_PASSWORD_BYTES => {
+            app.store.find_login(&email).await?
+        }
+        _ => None,
+    };
+    match account {
+        Some((user, hash)) if verify_password(&creds.password, &hash) => ok(&Session::issue(app, user)?),
+        Some(_) => Err(refused()),
+        None => {
+            burn_password_check(&creds.password);
+            Err(refused())
+        }
+    }
+}

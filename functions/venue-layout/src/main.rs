@@ -1,1 +1,6 @@
-fn main() {}
+//! Lambda entry point: wiring only; the handler lives in lib.rs.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    evently_http::serve(venue_layout::handler).await
+}

@@ -1,1 +1,38 @@
+//! The ticketing domain, free of AWS and I/O: identifiers, money, users,
+//! venue templates and their seat grids, events, seat state, cancellation
+//! policies, and the clock every time-dependent rule reads.
 
+pub mod clock;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod policy;
+pub mod seat;
+pub mod user;
+pub mod venue;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use event::{Event, EventSection, EventStatus, VenueRef};
+pub use ids::{new_id, SeatId};
+pub use money::Money;
+pub use policy::{CancellationPolicy, FeeType};
+pub use seat::{Seat, SeatState, SeatStatus};
+pub use user::{Role, User};
+pub use venue::{SectionTemplate, VenueTemplate};
+
+/// A rule of the domain was broken by the input; the message is for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,1 +1,17 @@
+//! What every HTTP function shares: the `App` context built once per cold
+//! start, request parsing with size and shape checks, JWT and argon2 auth,
+//! and the single mapping from errors to problem+json responses.
 
+pub mod app;
+pub mod views;
+pub mod auth;
+pub mod problem;
+pub mod request;
+pub mod response;
+pub mod runtime;
+
+pub use app::{App, Config};
+pub use auth::{Claims, TokenService};
+pub use lambda_http::{Body, Request, Response};
+pub use problem::ApiError;
+pub use runtime::{reply, serve, Handler, Reply};

@@ -1,0 +1,77 @@
+//! Seat state within an event, and what the public sees of it "as of now".
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Money, SeatId};
+
+/// The stored state of one seat of one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SeatState {
+    Available,
+    Held {
+        hold_id: String,
+        holder_id: String,
+        /// Unix seconds; a hold past this is free even before anything
+        /// deletes it (DynamoDB TTL may lag by days).
+        hold_expires_at: i64,
+    },
+    Booked {
+        booking_id: String,
+    },
+}
+
+/// What a customer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeatStatus {
+    Available,
+    Held,
+    Booked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub id: SeatId,
+    pub row: u32,
+    pub number: u32,
+    pub x: u32,
+    pub y: u32,
+    pub price: Money,
+    pub state: SeatState,
+}
+
+impl SeatState {
+    pub fn status_at(&self, now: DateTime<Utc>) -> SeatStatus {
+        match self {
+            SeatState::Available => SeatStatus::Available,
+            SeatState::Held { hold_expires_at, .. } if *hold_expires_at <= now.timestamp() => {
+                SeatStatus::Available
+            }
+            SeatState::Held { .. } => SeatStatus::Held,
+            SeatState::Booked { .. } => SeatStatus::Booked,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_hold_shows_available() {
+        let now: DateTime<Utc> = "2030-01-01T00:00:00Z".parse().expect("valid");
+        let held = |at: i64| SeatState::Held {
+            hold_id: "h".into(),
+            holder_id: "u".into(),
+            hold_expires_at: at,
+        };
+        assert_eq!(held(now.timestamp() + 1).status_at(now), SeatStatus::Held);
+        assert_eq!(held(now.timestamp()).status_at(now), SeatStatus::Available);
+        assert_eq!(
+            SeatState::Booked { booking_id: "b".into() }.status_at(now),
+            SeatStatus::Booked
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! JSON shapes of the API (API.md) built from domain values, shared by the
+//! functions that answer with them.
+
+use chrono::{DateTime, Utc};
+use evently_core::clock::rfc3339;
+use evently_core::{CancellationPolicy, Event, EventStatus, Money, User, VenueRef};
+use serde::Serialize;
+
+use crate::{ApiError, App};
+
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub user: User,
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+impl Session {
+    pub fn issue(app: &App, user: User) -> Result<Self, ApiError> {
+        let ttl = app.config.access_token_ttl_secs;
+        let access_token = app.tokens.issue(&user, app.clock.now(), ttl)?;
+        Ok(Self {
+            user,
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PriceRange {
+    pub min: Money,
+    pub max: Money,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: EventStatus,
+    pub currency: String,
+    pub venue: VenueRef,
+    pub price_range: PriceRange,
+    pub total_seats: u32,
+    pub available_seats: u32,
+    pub sold_out: bool,
+    pub cancellation_policy: CancellationPolicy,
+}
+
+impl EventView {
+    /// The event with its seats counted as of `now` (expired holds count
+    /// as available).
+    pub async fn of(app: &App, event: &Event, now: DateTime<Utc>) -> Result<Self, ApiError> {
+        let counts = futures_join(event.sections.iter().map(|s| app.store.count_free_seats(&event.id, &s.id, now))).await?;
+        let available: u32 = counts.into_iter().sum();
+        let (min, max) = event.price_range();
+        Ok(Self {
+            id: event.id.clone(),
+            name: event.name.clone(),
+            description: event.description.clone(),
+            starts_at: rfc3339(event.starts_at),
+            ends_at: rfc3339(event.ends_at),
+            status: event.status,
+            currency: event.currency.clone(),
+            venue: event.venue.clone(),
+            price_range: PriceRange { min, max },
+            total_seats: event.total_seats(),
+            available_seats: available,
+            sold_out: available == 0,
+            cancellation_policy: event.cancellation_policy.clone(),
+        })
+    }
+}
+
+/// Runs the futures concurrently, first error wins.
+pub async fn futures_join<T, E, F>(futs: impl IntoIterator<Item = F>) -> Result<Vec<T>, ApiError>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+    ApiError: From<E>,
+{
+    let results = futures::future::join_all(futs).await;
+    results.into_iter().map(|r| r.map_err(ApiError::from)).collect()
+}
+
+/// An event a customer may look at, or 404. Ids we could never have issued
+/// are 404 without a read.
+pub async fn public_event(app: &App, event_id: &str) -> Result<Event, ApiError> {
+    let missing = || ApiError::NotFound(format!("no event `{event_id}`"));
+    if !evently_core::ids::is_ulid(event_id) {
+        return Err(missing());
+    }
+    match app.store.get_event(event_id).await? {
+        Some(e) if e.visible_to_public() => Ok(e),
+        _ => Err(missing()),
+    }
+}
+
+/// One seat on the map; `status` is left out where the answer lists only
+/// available seats.
+#[derive(Debug, Serialize)]
+pub struct SeatView {
+    pub id: String,
+    pub row: u32,
+    pub number: u32,
+    pub x: u32,
+    pub y: u32,
+    pub price: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<evently_core::SeatStatus>,
+}
+
+impl SeatView {
+    pub fn of(seat: &evently_core::Seat, status: Option<evently_core::SeatStatus>) -> Self {
+        Self {
+            id: seat.id.to_string(),
+            row: seat.row,
+            number: seat.number,
+            x: seat.x,
+            y: seat.y,
+            price: seat.price,
+            status,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Key formats of the single table. docs/data-model.md is the prose twin of
+//! this file; change both together.
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+/// Epoch seconds after which DynamoDB may delete the item (holds,
+/// idempotency records). Correctness never waits for it.
+pub const TTL: &str = "ttl";
+
+pub fn user(id: &str) -> (String, String) {
+    (format!("USER#{id}"), "PROFILE".into())
+}
+
+pub fn email(email: &str) -> (String, String) {
+    (format!("EMAIL#{email}"), "EMAIL".into())
+}
+
+pub fn venue(id: &str) -> (String, String) {
+    (format!("VENUE#{id}"), "VENUE".into())
+}
+
+pub fn owner_venues(owner: &str) -> String {
+    format!("OWNER#{owner}#VENUES")
+}
+
+pub fn event(id: &str) -> (String, String) {
+    (format!("EVENT#{id}"), "EVENT".into())
+}
+
+pub fn owner_events(owner: &str) -> String {
+    format!("OWNER#{owner}#EVENTS")
+}
+
+/// GSI1 partition holding every published event, sorted by start time.
+pub const CATALOG: &str = "CATALOG";
+
+/// Seats are partitioned per event section: the unit a hold names, and a
+/// spread of write load across partitions during an on-sale.
+pub fn section_seats(event_id: &str, section_id: &str) -> String {
+    format!("EVENT#{event_id}#SECTION#{section_id}")
+}
+
+pub fn seat_sk(seat_id: &str) -> String {
+    format!("SEAT#{seat_id}")
+}

@@ -1,0 +1,182 @@
+//! Per-seat items of an event, one partition per event section.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
+use chrono::{DateTime, Utc};
+use evently_core::venue::SeatPosition;
+use evently_core::{Money, Seat, SeatState};
+
+use crate::{attr_n, attr_s, keys, Store, StoreError};
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The condition under which a seat can be taken by a new hold; shared by
+/// counts here and by the hold transaction.
+pub const SEAT_FREE_FILTER: &str =
+    "#status = :available OR (#status = :held AND hold_expires_at <= :now)";
+
+fn seat_item(event_id: &str, pos: &SeatPosition, price: Money) -> HashMap<String, AttributeValue> {
+    let seat_id = pos.id.to_string();
+    HashMap::from([
+        (keys::PK.into(), s(keys::section_seats(event_id, &pos.id.section))),
+        (keys::SK.into(), s(keys::seat_sk(&seat_id))),
+        ("entity".into(), s("seat")),
+        ("event_id".into(), s(event_id)),
+        ("section_id".into(), s(&pos.id.section)),
+        ("seat_id".into(), s(seat_id)),
+        ("row".into(), n(pos.row)),
+        ("number".into(), n(pos.number)),
+        ("x".into(), n(pos.x)),
+        ("y".into(), n(pos.y)),
+        ("price".into(), s(price.to_string())),
+        ("status".into(), s("available")),
+    ])
+}
+
+fn seat_of(item: &HashMap<String, AttributeValue>) -> Result<Seat, StoreError> {
+    let id = attr_s(item, "seat_id")?
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("seat id: {e}")))?;
+    let price = attr_s(item, "price")?
+        .parse()
+        .map_err(|_| StoreError::Corrupt("seat price".into()))?;
+    let state = match attr_s(item, "status")? {
+        "available" => SeatState::Available,
+        "held" => SeatState::Held {
+            hold_id: attr_s(item, "hold_id")?.to_owned(),
+            holder_id: attr_s(item, "holder_id")?.to_owned(),
+            hold_expires_at: attr_n(item, "hold_expires_at")?,
+        },
+        "booked" => SeatState::Booked {
+            booking_id: attr_s(item, "booking_id")?.to_owned(),
+        },
+        other => return Err(StoreError::Corrupt(format!("seat status `{other}`"))),
+    };
+    let num = |name| attr_n(item, name).map(|v| v as u32);
+    Ok(Seat {
+        id,
+        row: num("row")?,
+        number: num("number")?,
+        x: num("x")?,
+        y: num("y")?,
+        price,
+        state,
+    })
+}
+
+impl Store {
+    /// Writes the seats of one section as available, 25 per request,
+    /// retrying what DynamoDB leaves unprocessed. Rewriting is harmless
+    /// before publication, which makes a half-finished run resumable.
+    pub async fn put_seats(
+        &self,
+        event_id: &str,
+        seats: &[SeatPosition],
+        price: Money,
+    ) -> Result<(), StoreError> {
+        for chunk in seats.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|pos| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(seat_item(event_id, pos, price)))
+                        .build()
+                        .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                attempt += 1;
+                if !pending.is_empty() {
+                    if attempt > 8 {
+                        return Err(StoreError::Backend("batch write kept being throttled".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every seat of a section, strongly consistent (a seat map must show a
+    /// hold made a moment ago).
+    pub async fn section_seats(&self, event_id: &str, section_id: &str) -> Result<Vec<Seat>, StoreError> {
+        let mut seats = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items() {
+                seats.push(seat_of(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        seats.sort_by_key(|seat| (seat.row, seat.number));
+        Ok(seats)
+    }
+
+    /// How many seats of a section a new hold could take at `now`.
+    pub async fn count_free_seats(
+        &self,
+        event_id: &str,
+        section_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .filter_expression(SEAT_FREE_FILTER)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
+                .expression_attribute_values(":available", s("available"))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            count += out.count as u32;
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        Ok(count)
+    }
+}
