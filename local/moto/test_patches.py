@@ -131,3 +131,42 @@ class TransactWriteItemsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@mock_aws
+class FastReadTest(unittest.TestCase):
+    ITEM = {
+        "PK": {"S": "P"}, "SK": {"S": "1"}, "n": {"N": "1.5"}, "bin": {"B": b"\x00\xff"},
+        "l": {"L": [{"S": "q"}, {"N": "2"}]}, "m": {"M": {"z": {"BOOL": True}}},
+        "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "nul": {"NULL": True},
+    }
+
+    def setUp(self) -> None:
+        self.ddb = boto3.client("dynamodb", region_name="us-east-1")
+        self.ddb.create_table(
+            TableName="r",
+            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                       {"AttributeName": "SK", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                  {"AttributeName": "SK", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.ddb.put_item(TableName="r", Item=self.ITEM)
+
+    def test_every_attribute_type_reads_back_unchanged(self) -> None:
+        key = {"PK": {"S": "P"}, "SK": {"S": "1"}}
+        got = self.ddb.get_item(TableName="r", Key=key)["Item"]
+        self.assertEqual({k: sorted(v["SS"]) if "SS" in v else v for k, v in got.items()},
+                         {k: sorted(v["SS"]) if "SS" in v else v for k, v in self.ITEM.items()})
+        queried = self.ddb.query(TableName="r", KeyConditionExpression="PK = :p",
+                                 ExpressionAttributeValues={":p": {"S": "P"}})
+        self.assertEqual(queried["Count"], 1)
+        self.assertEqual(queried["Items"][0]["bin"], {"B": b"\x00\xff"})
+        self.assertNotIn("Item", self.ddb.get_item(TableName="r", Key={"PK": {"S": "nope"}, "SK": {"S": "1"}}))
+
+    def test_paging_keys_survive(self) -> None:
+        for i in range(2, 6):
+            self.ddb.put_item(TableName="r", Item={"PK": {"S": "P"}, "SK": {"S": str(i)}})
+        page = self.ddb.query(TableName="r", KeyConditionExpression="PK = :p", Limit=2,
+                              ExpressionAttributeValues={":p": {"S": "P"}})
+        self.assertEqual(page["LastEvaluatedKey"], {"PK": {"S": "P"}, "SK": {"S": "2"}})

@@ -1,1 +1,152 @@
+//! Test harness: a private table in the local AWS endpoint (started by
+//! scripts/test, found through AWS_ENDPOINT_URL), created from template.yaml,
+//! optionally seeded, with the local gateway serving it on 127.0.0.1:<random>.
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use evently_core::SystemClock;
+use evently_http::{App, Config, TokenService};
+use evently_local::seed::{seed, SeedSize, Seeded};
+use evently_local::template::Template;
+use evently_store::Store;
+use serde_json::Value;
+
+pub use evently_local::seed::{DEMO_NIGHT, DEMO_PASSWORD};
+
+pub const TEST_JWT_SECRET: &str = "test-signing-key-of-at-least-thirty-two-bytes";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn template() -> Template {
+    Template::load(&repo_root().join("template.yaml")).expect("template.yaml parses")
+}
+
+pub struct Stack {
+    pub app: &'static App,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub seeded: Option<Seeded>,
+}
+
+impl Stack {
+    pub async fn start(size: Option<SeedSize>) -> Stack {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .expect("AWS_ENDPOINT_URL is not set: run the tests through scripts/test, which starts the local AWS endpoint");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1"),
+            "tests only talk to 127.0.0.1, not {endpoint}"
+        );
+        let template = template();
+        let aws = evently_store::aws::load().await;
+        let client = evently_store::aws::Client::new(&aws);
+        let table = format!("test-{}", evently_core::new_id().to_lowercase());
+        evently_local::provision::create_table(&client, &template.tables[0], &table)
+            .await
+            .expect("create table");
+        let store = Store::new(client, table);
+        let seeded = match size {
+            Some(size) => seed(&store, chrono::Utc::now(), size).await.expect("seed"),
+            None => None,
+        };
+        let app: &'static App = Box::leak(Box::new(App {
+            store,
+            tokens: TokenService::new(TEST_JWT_SECRET.as_bytes()).expect("secret"),
+            clock: Arc::new(SystemClock),
+            config: Config::default(),
+        }));
+        let (addr, _task) = evently_local::start_gateway(
+            app,
+            &template,
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        )
+        .await
+        .expect("gateway starts");
+        Stack {
+            app,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            seeded,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body);
+        answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// The id of a seeded event by name.
+    pub fn event_id(&self, name: &str) -> String {
+        self.seeded
+            .as_ref()
+            .and_then(|s| s.events.iter().find(|e| e.name == name))
+            .map(|e| e.id.clone())
+            .unwrap_or_else(|| panic!("no seeded event {name}"))
+    }
+}
+
+/// Status and JSON body; asserts problem+json on every error status.
+pub async fn answer(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = resp.text().await.expect("body");
+    if status >= 400 {
+        assert_eq!(
+            content_type, "application/problem+json",
+            "error {status} without problem+json: {text}"
+        );
+    }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    if status >= 400 {
+        assert_eq!(body["status"], status, "problem status field: {body}");
+        assert!(
+            body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(),
+            "{body}"
+        );
+    }
+    (status, body)
+}

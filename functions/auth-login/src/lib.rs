@@ -31,7 +31,9 @@ async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         _ => None,
     };
     match account {
-        Some((user, hash)) if verify_password(&creds.password, &hash) => ok(&Session::issue(app, user)?),
+        Some((user, hash)) if verify_password(&creds.password, &hash) => {
+            ok(&Session::issue(app, user)?)
+        }
         Some(_) => Err(refused()),
         None => {
             burn_password_check(&creds.password);

@@ -12,6 +12,8 @@ async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
     match app.store.get_user(&claims.sub).await? {
         Some(user) => ok(&json!({ "user": user })),
-        None => Err(ApiError::Unauthorized("the account behind this token no longer exists".into())),
+        None => Err(ApiError::Unauthorized(
+            "the account behind this token no longer exists".into(),
+        )),
     }
 }

@@ -37,7 +37,9 @@ async fn register(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let now = evently_core::clock::rfc3339(app.clock.now());
     match app.store.create_user(&user, &hash, &now).await {
         Ok(()) => created(&Session::issue(app, user)?),
-        Err(StoreError::EmailTaken) => Err(ApiError::conflict("that email address is already registered")),
+        Err(StoreError::EmailTaken) => Err(ApiError::conflict(
+            "that email address is already registered",
+        )),
         Err(e) => Err(e.into()),
     }
 }

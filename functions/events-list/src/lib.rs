@@ -21,7 +21,11 @@ fn time_param(req: &Request, name: &str) -> Result<Option<DateTime<Utc>>, ApiErr
         .map(|v| {
             DateTime::parse_from_rfc3339(&v)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| ApiError::BadRequest(format!("`{name}` must be an RFC 3339 time like 2030-01-31T20:00:00Z")))
+                .map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "`{name}` must be an RFC 3339 time like 2030-01-31T20:00:00Z"
+                    ))
+                })
         })
         .transpose()
 }
@@ -34,19 +38,28 @@ async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             .parse::<usize>()
             .ok()
             .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| ApiError::BadRequest("`limit` must be a whole number from 1 to 100".into()))?,
+            .ok_or_else(|| {
+                ApiError::BadRequest("`limit` must be a whole number from 1 to 100".into())
+            })?,
     };
     let cursor = query_param(&req, "cursor")
-        .map(|c| Cursor::decode(&c).ok_or_else(|| ApiError::BadRequest("`cursor` is not one this API issued".into())))
+        .map(|c| {
+            Cursor::decode(&c)
+                .ok_or_else(|| ApiError::BadRequest("`cursor` is not one this API issued".into()))
+        })
         .transpose()?;
     let from = time_param(&req, "from")?.unwrap_or(now);
     let to = time_param(&req, "to")?;
     if to.is_some_and(|to| to < from) {
         return Err(ApiError::BadRequest("`to` is before `from`".into()));
     }
-    let q = query_param(&req, "q").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
+    let q = query_param(&req, "q")
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
     if q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::BadRequest("`q` is longer than 100 characters".into()));
+        return Err(ApiError::BadRequest(
+            "`q` is longer than 100 characters".into(),
+        ));
     }
     let page = app
         .store

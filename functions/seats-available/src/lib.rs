@@ -30,7 +30,12 @@ async fn available(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
             .ok_or_else(|| ApiError::NotFound(format!("event has no section `{id}`")))?],
         None => event.sections.iter().collect(),
     };
-    let seats = futures_join(sections.iter().map(|s| app.store.section_seats(&event.id, &s.id))).await?;
+    let seats = futures_join(
+        sections
+            .iter()
+            .map(|s| app.store.section_seats(&event.id, &s.id)),
+    )
+    .await?;
     let sections: Vec<SectionView> = sections
         .into_iter()
         .zip(seats)

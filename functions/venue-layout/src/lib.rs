@@ -25,7 +25,13 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 async fn layout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let event = public_event(app, &path_param(&req, "event_id")?).await?;
     let now = app.clock.now();
-    let seats = futures_join(event.sections.iter().map(|s| app.store.section_seats(&event.id, &s.id))).await?;
+    let seats = futures_join(
+        event
+            .sections
+            .iter()
+            .map(|s| app.store.section_seats(&event.id, &s.id)),
+    )
+    .await?;
     let sections: Vec<SectionView> = event
         .sections
         .iter()
@@ -33,14 +39,17 @@ async fn layout(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         .map(|(section, seats)| {
             let seats: Vec<SeatView> = seats
                 .iter()
-                .map(|seat| SeatView::of(&seat, Some(seat.state.status_at(now))))
+                .map(|seat| SeatView::of(seat, Some(seat.state.status_at(now))))
                 .collect();
             SectionView {
                 id: section.id.clone(),
                 name: section.name.clone(),
                 price: section.price,
                 capacity: section.capacity,
-                available: seats.iter().filter(|s| s.status == Some(SeatStatus::Available)).count() as u32,
+                available: seats
+                    .iter()
+                    .filter(|s| s.status == Some(SeatStatus::Available))
+                    .count() as u32,
                 seats,
             }
         })

@@ -21,9 +21,8 @@ pub fn is_ulid(s: &str) -> bool {
 
 /// Section ids are short and safe to embed in keys and seat ids.
 pub fn validate_section_id(s: &str) -> Result<(), Invalid> {
-    let ok = !s.is_empty()
-        && s.len() <= 16
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok =
+        !s.is_empty() && s.len() <= 16 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
     } else {
@@ -97,7 +96,9 @@ mod tests {
         let id: SeatId = "FLOOR-12-7".parse().expect("valid");
         assert_eq!(id, SeatId::new("FLOOR", 12, 7));
         assert_eq!(id.to_string(), "FLOOR-12-7");
-        for bad in ["", "A", "A-1", "A-x-1", "A-1-0", "-1-2", "A B-1-2", "A-1--2"] {
+        for bad in [
+            "", "A", "A-1", "A-x-1", "A-1-0", "-1-2", "A B-1-2", "A-1--2",
+        ] {
             assert!(bad.parse::<SeatId>().is_err(), "{bad} should be rejected");
         }
     }

@@ -133,7 +133,17 @@ mod tests {
 
     #[test]
     fn prices_reject_what_a_person_would_call_wrong() {
-        for bad in ["", "abc", "1.234", "-1.00", "1.", ".5", "1e3", "１２", "99999999999999"] {
+        for bad in [
+            "",
+            "abc",
+            "1.234",
+            "-1.00",
+            "1.",
+            ".5",
+            "1e3",
+            "１２",
+            "99999999999999",
+        ] {
             assert!(Money::parse_price("price", bad).is_err(), "{bad}");
         }
     }

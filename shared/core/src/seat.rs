@@ -46,9 +46,9 @@ impl SeatState {
     pub fn status_at(&self, now: DateTime<Utc>) -> SeatStatus {
         match self {
             SeatState::Available => SeatStatus::Available,
-            SeatState::Held { hold_expires_at, .. } if *hold_expires_at <= now.timestamp() => {
-                SeatStatus::Available
-            }
+            SeatState::Held {
+                hold_expires_at, ..
+            } if *hold_expires_at <= now.timestamp() => SeatStatus::Available,
             SeatState::Held { .. } => SeatStatus::Held,
             SeatState::Booked { .. } => SeatStatus::Booked,
         }
@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(held(now.timestamp() + 1).status_at(now), SeatStatus::Held);
         assert_eq!(held(now.timestamp()).status_at(now), SeatStatus::Available);
         assert_eq!(
-            SeatState::Booked { booking_id: "b".into() }.status_at(now),
+            SeatState::Booked {
+                booking_id: "b".into()
+            }
+            .status_at(now),
             SeatStatus::Booked
         );
     }

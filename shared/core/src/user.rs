@@ -63,7 +63,11 @@ pub fn validate_password(password: &str, email: &str) -> Result<(), Invalid> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(Invalid::new("password", "must be at most 128 bytes"));
     }
-    if password.eq_ignore_ascii_case(email) || password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+    if password.eq_ignore_ascii_case(email)
+        || password
+            .chars()
+            .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         return Err(Invalid::new("password", "is too easy to guess"));
     }
     Ok(())
@@ -72,7 +76,10 @@ pub fn validate_password(password: &str, email: &str) -> Result<(), Invalid> {
 pub fn normalize_name(raw: &str) -> Result<String, Invalid> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Invalid::new("name", "must be 1 to 100 printable characters"));
+        return Err(Invalid::new(
+            "name",
+            "must be 1 to 100 printable characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -83,8 +90,20 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalize_email(" User1@Example.COM ").as_deref(), Ok("user1@example.com"));
-        for bad in ["", "nobody", "a@b", "a@.com", "a b@c.com", "@c.com", "a@c..com", "a@b@c.com"] {
+        assert_eq!(
+            normalize_email(" User1@Example.COM ").as_deref(),
+            Ok("user1@example.com")
+        );
+        for bad in [
+            "",
+            "nobody",
+            "a@b",
+            "a@.com",
+            "a b@c.com",
+            "@c.com",
+            "a@c..com",
+            "a@b@c.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

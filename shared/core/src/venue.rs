@@ -85,17 +85,25 @@ impl SectionTemplate {
         if self.name.trim().is_empty() || self.name.len() > 100 {
             return Err(Invalid::new("sections.name", "1 to 100 characters"));
         }
-        if !(1..=MAX_ROWS).contains(&self.rows) || !(1..=MAX_SEATS_PER_ROW).contains(&self.seats_per_row) {
+        if !(1..=MAX_ROWS).contains(&self.rows)
+            || !(1..=MAX_SEATS_PER_ROW).contains(&self.seats_per_row)
+        {
             return Err(Invalid::new(
                 "sections.rows",
                 format!("rows 1–{MAX_ROWS} and seats_per_row 1–{MAX_SEATS_PER_ROW}"),
             ));
         }
         if self.gaps.iter().any(|g| g.section != self.id) {
-            return Err(Invalid::new("sections.gaps", "gaps must be seats of their own section"));
+            return Err(Invalid::new(
+                "sections.gaps",
+                "gaps must be seats of their own section",
+            ));
         }
         if self.capacity() == 0 {
-            return Err(Invalid::new("sections.gaps", "a section needs at least one seat"));
+            return Err(Invalid::new(
+                "sections.gaps",
+                "a section needs at least one seat",
+            ));
         }
         Ok(())
     }
@@ -118,16 +126,25 @@ impl VenueTemplate {
             return Err(Invalid::new("city", "1 to 100 characters"));
         }
         if self.sections.is_empty() || self.sections.len() > MAX_SECTIONS {
-            return Err(Invalid::new("sections", format!("1 to {MAX_SECTIONS} sections")));
+            return Err(Invalid::new(
+                "sections",
+                format!("1 to {MAX_SECTIONS} sections"),
+            ));
         }
         for (i, s) in self.sections.iter().enumerate() {
             s.validate()?;
             if self.sections[..i].iter().any(|o| o.id == s.id) {
-                return Err(Invalid::new("sections.id", format!("`{}` appears twice", s.id)));
+                return Err(Invalid::new(
+                    "sections.id",
+                    format!("`{}` appears twice", s.id),
+                ));
             }
         }
         if self.capacity() > MAX_VENUE_SEATS {
-            return Err(Invalid::new("sections", format!("at most {MAX_VENUE_SEATS} seats per venue")));
+            return Err(Invalid::new(
+                "sections",
+                format!("at most {MAX_VENUE_SEATS} seats per venue"),
+            ));
         }
         Ok(())
     }
@@ -158,13 +175,26 @@ mod tests {
         assert_eq!(s.capacity(), 11);
         assert!(!seats.iter().any(|p| p.id.to_string() == "A-2-1"));
         let last = seats.last().expect("seats");
-        assert_eq!((last.id.to_string().as_str(), last.x, last.y), ("A-3-4", 130, 70));
+        assert_eq!(
+            (last.id.to_string().as_str(), last.x, last.y),
+            ("A-3-4", 130, 70)
+        );
     }
 
     #[test]
     fn absurd_grids_are_refused() {
-        for (rows, per_row) in [(0, 10), (10, 0), (MAX_ROWS + 1, 1), (1, MAX_SEATS_PER_ROW + 1)] {
-            let s = SectionTemplate { rows, seats_per_row: per_row, gaps: vec![], ..section() };
+        for (rows, per_row) in [
+            (0, 10),
+            (10, 0),
+            (MAX_ROWS + 1, 1),
+            (1, MAX_SEATS_PER_ROW + 1),
+        ] {
+            let s = SectionTemplate {
+                rows,
+                seats_per_row: per_row,
+                gaps: vec![],
+                ..section()
+            };
             assert!(s.validate().is_err(), "{rows}x{per_row}");
         }
     }

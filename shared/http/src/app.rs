@@ -65,6 +65,8 @@ impl App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("table", &self.store.table()).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("table", &self.store.table())
+            .finish_non_exhaustive()
     }
 }

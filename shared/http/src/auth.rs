@@ -1,7 +1,9 @@
 //! Passwords (argon2id) and access tokens (HS256 JWTs with issuer, audience,
 //! subject, role, issued-at and expiry; anything else is refused).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use evently_core::{Role, User};
@@ -49,7 +51,12 @@ impl TokenService {
     }
 
     /// A signed access token for `user`, valid for `ttl_secs` from `now`.
-    pub fn issue(&self, user: &User, now: DateTime<Utc>, ttl_secs: i64) -> Result<String, ApiError> {
+    pub fn issue(
+        &self,
+        user: &User,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+    ) -> Result<String, ApiError> {
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
@@ -81,10 +88,14 @@ impl TokenService {
             .headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <access token>".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send Authorization: Bearer <access token>".into())
+            })?;
         let (scheme, token) = header.trim().split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::Unauthorized("send Authorization: Bearer <access token>".into()));
+            return Err(ApiError::Unauthorized(
+                "send Authorization: Bearer <access token>".into(),
+            ));
         }
         self.verify(token.trim())
     }
@@ -100,7 +111,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -3,12 +3,12 @@
 //! and the single mapping from errors to problem+json responses.
 
 pub mod app;
-pub mod views;
 pub mod auth;
 pub mod problem;
 pub mod request;
 pub mod response;
 pub mod runtime;
+pub mod views;
 
 pub use app::{App, Config};
 pub use auth::{Claims, TokenService};

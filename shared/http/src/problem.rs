@@ -21,8 +21,6 @@ pub enum ApiError {
     Conflict(String, Map<String, Value>),
     #[error("request body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("{0}")]
-    UnsupportedMediaType(String),
     #[error("{field}: {message}")]
     Unprocessable { field: String, message: String },
     #[error("{0}")]
@@ -45,7 +43,6 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,7 +58,6 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::Conflict(..) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
-            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Unprocessable { .. } => "validation-failed",
             ApiError::Internal(_) => "internal",
         }

@@ -56,7 +56,13 @@ impl EventView {
     /// The event with its seats counted as of `now` (expired holds count
     /// as available).
     pub async fn of(app: &App, event: &Event, now: DateTime<Utc>) -> Result<Self, ApiError> {
-        let counts = futures_join(event.sections.iter().map(|s| app.store.count_free_seats(&event.id, &s.id, now))).await?;
+        let counts = futures_join(
+            event
+                .sections
+                .iter()
+                .map(|s| app.store.count_free_seats(&event.id, &s.id, now)),
+        )
+        .await?;
         let available: u32 = counts.into_iter().sum();
         let (min, max) = event.price_range();
         Ok(Self {
@@ -84,7 +90,10 @@ where
     ApiError: From<E>,
 {
     let results = futures::future::join_all(futs).await;
-    results.into_iter().map(|r| r.map_err(ApiError::from)).collect()
+    results
+        .into_iter()
+        .map(|r| r.map_err(ApiError::from))
+        .collect()
 }
 
 /// An event a customer may look at, or 404. Ids we could never have issued

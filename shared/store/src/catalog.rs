@@ -75,7 +75,10 @@ impl Store {
     pub async fn list_catalog(&self, query: &CatalogQuery) -> Result<CatalogPage, StoreError> {
         let from = query.from.clone().unwrap_or_else(|| "0".into());
         // '~' sorts after every character of "<timestamp>#<ulid>".
-        let to = query.to.as_ref().map_or_else(|| "~".into(), |t| format!("{t}#~"));
+        let to = query
+            .to
+            .as_ref()
+            .map_or_else(|| "~".into(), |t| format!("{t}#~"));
         let mut events = Vec::new();
         let mut start = query.cursor.as_ref().map(Cursor::start_key);
         for _ in 0..MAX_PAGES_PER_REQUEST {
@@ -115,7 +118,9 @@ impl Store {
         let next = match start {
             Some(lek) => Some(Cursor {
                 sk: attr_s(&lek, keys::GSI1SK)?.to_owned(),
-                id: attr_s(&lek, keys::PK)?.trim_start_matches("EVENT#").to_owned(),
+                id: attr_s(&lek, keys::PK)?
+                    .trim_start_matches("EVENT#")
+                    .to_owned(),
             }),
             None => None,
         };

@@ -26,7 +26,10 @@ pub const SEAT_FREE_FILTER: &str =
 fn seat_item(event_id: &str, pos: &SeatPosition, price: Money) -> HashMap<String, AttributeValue> {
     let seat_id = pos.id.to_string();
     HashMap::from([
-        (keys::PK.into(), s(keys::section_seats(event_id, &pos.id.section))),
+        (
+            keys::PK.into(),
+            s(keys::section_seats(event_id, &pos.id.section)),
+        ),
         (keys::SK.into(), s(keys::seat_sk(&seat_id))),
         ("entity".into(), s("seat")),
         ("event_id".into(), s(event_id)),
@@ -108,7 +111,9 @@ impl Store {
                 attempt += 1;
                 if !pending.is_empty() {
                     if attempt > 8 {
-                        return Err(StoreError::Backend("batch write kept being throttled".into()));
+                        return Err(StoreError::Backend(
+                            "batch write kept being throttled".into(),
+                        ));
                     }
                     tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
                 }
@@ -119,7 +124,11 @@ impl Store {
 
     /// Every seat of a section, strongly consistent (a seat map must show a
     /// hold made a moment ago).
-    pub async fn section_seats(&self, event_id: &str, section_id: &str) -> Result<Vec<Seat>, StoreError> {
+    pub async fn section_seats(
+        &self,
+        event_id: &str,
+        section_id: &str,
+    ) -> Result<Vec<Seat>, StoreError> {
         let mut seats = Vec::new();
         let mut start = None;
         loop {

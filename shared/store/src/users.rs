@@ -69,7 +69,10 @@ impl Store {
         }
     }
 
-    pub(crate) async fn get_item(&self, (pk, sk): (String, String)) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+    pub(crate) async fn get_item(
+        &self,
+        (pk, sk): (String, String),
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()

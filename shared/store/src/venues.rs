@@ -17,7 +17,10 @@ impl Store {
         item.insert(keys::SK.into(), s(sk));
         item.insert("entity".into(), s("venue"));
         item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
-        item.insert(keys::GSI1SK.into(), s(format!("{}#{}", venue.created_at, venue.id)));
+        item.insert(
+            keys::GSI1SK.into(),
+            s(format!("{}#{}", venue.created_at, venue.id)),
+        );
         self.put_new(item, &venue.id).await
     }
 
@@ -41,7 +44,11 @@ impl Store {
         }
     }
 
-    async fn put_new(&self, item: HashMap<String, AttributeValue>, id: &str) -> Result<(), StoreError> {
+    async fn put_new(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        id: &str,
+    ) -> Result<(), StoreError> {
         let result = self
             .client
             .put_item()
@@ -52,7 +59,10 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
                 Err(StoreError::AlreadyExists(id.to_owned()))
             }
             Err(e) => Err(e.into()),

@@ -1,0 +1,17 @@
+//! Every function crate's handler, by the binary name template.yaml gives it
+//! (`Metadata.BuildProperties.Binary`). A test checks this list, the
+//! template and `functions/` agree one to one.
+
+use evently_http::Handler;
+
+pub fn http_handlers() -> Vec<(&'static str, Handler)> {
+    vec![
+        ("auth-register", auth_register::handler as Handler),
+        ("auth-login", auth_login::handler),
+        ("auth-me", auth_me::handler),
+        ("events-list", events_list::handler),
+        ("events-get", events_get::handler),
+        ("venue-layout", venue_layout::handler),
+        ("seats-available", seats_available::handler),
+    ]
+}

@@ -1,0 +1,243 @@
+//! The local API gateway: matches requests against template.yaml's routes
+//! and calls the function's handler in-process with the request API Gateway
+//! would send (path and query parameters attached), on 127.0.0.1 only.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use evently_http::{ApiError, App, Handler};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::RequestExt;
+use tokio::net::TcpListener;
+
+use crate::template::Route;
+
+/// Lambda's own request payload limit; the handlers enforce their smaller one.
+const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+struct Bound {
+    method: String,
+    segments: Vec<Segment>,
+    handler: Handler,
+    literal_count: usize,
+}
+
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+pub struct Router {
+    routes: Vec<Bound>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template route {method} {path} names function `{function}`, which the local runtime does not know")]
+pub struct UnknownFunction {
+    pub method: String,
+    pub path: String,
+    pub function: String,
+}
+
+impl Router {
+    pub fn new(
+        routes: &[Route],
+        handlers: &[(&'static str, Handler)],
+    ) -> Result<Self, UnknownFunction> {
+        let by_name: HashMap<&str, Handler> = handlers.iter().copied().collect();
+        let mut bound = Vec::new();
+        for r in routes {
+            let handler = *by_name
+                .get(r.function.as_str())
+                .ok_or_else(|| UnknownFunction {
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                    function: r.function.clone(),
+                })?;
+            let segments: Vec<Segment> = r
+                .path
+                .trim_matches('/')
+                .split('/')
+                .map(
+                    |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => Segment::Param(name.to_owned()),
+                        None => Segment::Literal(s.to_owned()),
+                    },
+                )
+                .collect();
+            let literal_count = segments
+                .iter()
+                .filter(|s| matches!(s, Segment::Literal(_)))
+                .count();
+            bound.push(Bound {
+                method: r.method.clone(),
+                segments,
+                handler,
+                literal_count,
+            });
+        }
+        Ok(Self { routes: bound })
+    }
+
+    /// The most specific route for the path (literal segments beat
+    /// parameters, as in API Gateway), and whether only the method differed.
+    fn find(&self, method: &str, path: &str) -> Result<(Handler, HashMap<String, String>), bool> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut best: Option<(&Bound, HashMap<String, String>)> = None;
+        let mut path_matched = false;
+        for route in &self.routes {
+            if route.segments.len() != parts.len() {
+                continue;
+            }
+            let mut params = HashMap::new();
+            let matched = route
+                .segments
+                .iter()
+                .zip(&parts)
+                .all(|(seg, part)| match seg {
+                    Segment::Literal(l) => l == part,
+                    Segment::Param(name) => {
+                        let value = percent_decode(part);
+                        let ok = !value.is_empty();
+                        params.insert(name.clone(), value);
+                        ok
+                    }
+                });
+            if !matched {
+                continue;
+            }
+            path_matched = true;
+            if route.method != method && route.method != "ANY" {
+                continue;
+            }
+            if best
+                .as_ref()
+                .is_none_or(|(b, _)| route.literal_count > b.literal_count)
+            {
+                best = Some((route, params));
+            }
+        }
+        best.map(|(r, p)| (r.handler, p)).ok_or(path_matched)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+fn to_hyper(resp: lambda_http::Response<lambda_http::Body>) -> HyperResponse {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(t) => Bytes::from(t),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Extra routes under `/_dev/`, served by the runtime itself.
+pub type DevRoute =
+    Arc<dyn Fn(&'static App) -> futures::future::BoxFuture<'static, HyperResponse> + Send + Sync>;
+
+pub struct Gateway {
+    pub app: &'static App,
+    pub router: Router,
+    pub dev: HashMap<String, DevRoute>,
+}
+
+impl Gateway {
+    async fn handle(&self, req: hyper::Request<Incoming>) -> HyperResponse {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_owned();
+        if let Some(dev) = self.dev.get(&path) {
+            return dev(self.app).await;
+        }
+        let (handler, params) = match self.router.find(parts.method.as_str(), &path) {
+            Ok(found) => found,
+            Err(path_matched) => {
+                let err = if path_matched {
+                    ApiError::MethodNotAllowed(format!("{} is not served on {path}", parts.method))
+                } else {
+                    ApiError::NotFound(format!("no route for {path}"))
+                };
+                return to_hyper(err.into_response());
+            }
+        };
+        let bytes = match Limited::new(body, LAMBDA_PAYLOAD_LIMIT).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => {
+                return to_hyper(
+                    ApiError::PayloadTooLarge {
+                        limit: LAMBDA_PAYLOAD_LIMIT,
+                    }
+                    .into_response(),
+                );
+            }
+        };
+        let body = if bytes.is_empty() {
+            lambda_http::Body::Empty
+        } else {
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(t) => lambda_http::Body::Text(t),
+                Err(e) => lambda_http::Body::Binary(e.into_bytes()),
+            }
+        };
+        let mut query: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            query
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
+        }
+        let req = lambda_http::Request::from_parts(parts, body)
+            .with_path_parameters(params)
+            .with_query_string_parameters(query);
+        to_hyper(handler(self.app, req).await)
+    }
+}
+
+/// Serves until the task is dropped. Each connection gets its own task, so
+/// concurrent clients really run concurrently, as separate Lambda instances
+/// would.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<Incoming>| {
+                let gateway = gateway.clone();
+                async move {
+                    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+                    let started = Instant::now();
+                    let resp = gateway.handle(req).await;
+                    tracing::info!(%method, %path, status = resp.status().as_u16(),
+                        ms = started.elapsed().as_secs_f64() * 1e3, "request");
+                    Ok::<_, Infallible>(resp)
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new();
+            if let Err(e) = conn.serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(%peer, error = %e, "connection ended");
+            }
+        });
+    }
+}
+
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

@@ -1,0 +1,112 @@
+//! Reads template.yaml: the HTTP routes of each function and the DynamoDB
+//! tables. CloudFormation tags (`!Ref`, `!Sub`, …) are kept as opaque values.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    /// Binary name, which is also the crate under `functions/`.
+    pub function: String,
+    pub logical_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub logical_id: String,
+    pub properties: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub routes: Vec<Route>,
+    pub functions: Vec<(String, String)>,
+    pub tables: Vec<TableSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("reading {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("parsing template: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template: {0}")]
+    Shape(String),
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for key in path {
+        cur = cur.get(*key)?;
+    }
+    cur.as_str()
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TemplateError::Io(path.display().to_string(), e))?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let doc: Value = serde_yaml::from_str(text)?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| TemplateError::Shape("no Resources".into()))?;
+        let mut routes = Vec::new();
+        let mut functions = Vec::new();
+        let mut tables = Vec::new();
+        for (id, res) in resources {
+            let id = id.as_str().unwrap_or_default().to_owned();
+            match str_at(res, &["Type"]) {
+                Some("AWS::Serverless::Function") => {
+                    let binary = str_at(res, &["Metadata", "BuildProperties", "Binary"])
+                        .ok_or_else(|| {
+                            TemplateError::Shape(format!(
+                                "{id} has no Metadata.BuildProperties.Binary"
+                            ))
+                        })?
+                        .to_owned();
+                    functions.push((id.clone(), binary.clone()));
+                    let events = res
+                        .get("Properties")
+                        .and_then(|p| p.get("Events"))
+                        .and_then(Value::as_mapping);
+                    for (_, ev) in events.into_iter().flatten() {
+                        if str_at(ev, &["Type"]) != Some("HttpApi") {
+                            continue;
+                        }
+                        let method = str_at(ev, &["Properties", "Method"]);
+                        let path = str_at(ev, &["Properties", "Path"]);
+                        let (Some(method), Some(path)) = (method, path) else {
+                            return Err(TemplateError::Shape(format!(
+                                "{id}: HttpApi event without Method and Path"
+                            )));
+                        };
+                        routes.push(Route {
+                            method: method.to_ascii_uppercase(),
+                            path: path.to_owned(),
+                            function: binary.clone(),
+                            logical_id: id.clone(),
+                        });
+                    }
+                }
+                Some("AWS::DynamoDB::Table") => tables.push(TableSpec {
+                    logical_id: id,
+                    properties: res.get("Properties").cloned().unwrap_or(Value::Null),
+                }),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            routes,
+            functions,
+            tables,
+        })
+    }
+}

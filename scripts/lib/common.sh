@@ -1,0 +1,71 @@
+# Shared by scripts/*: paths, the project venv, the local AWS endpoint.
+# Sourced, not run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+
+# One target directory shared by every clone on this machine: CI's fresh
+# clone then reuses what earlier builds compiled (the AWS SDK takes minutes).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/evently/target}"
+VENV="$ROOT/.venv"
+
+# Never let a local run reach a real AWS account.
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo is not installed: install Rust with rustup first (https://rustup.rs)"
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt >/dev/null
+  cargo clippy --version >/dev/null 2>&1 || rustup component add clippy >/dev/null
+}
+
+# The Python venv with the pinned local AWS endpoint and cfn-lint. Reinstalls
+# when local/moto/requirements.txt changes.
+ensure_venv() {
+  local stamp="$VENV/.requirements.txt"
+  if [ -x "$VENV/bin/python" ] && cmp -s local/moto/requirements.txt "$stamp"; then
+    return
+  fi
+  say "installing the local AWS endpoint (moto) and cfn-lint into .venv"
+  command -v python3 >/dev/null || die "python3 is needed for the local AWS endpoint"
+  python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r local/moto/requirements.txt
+  cp local/moto/requirements.txt "$stamp"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(0.3); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1])))==0 else 1)' "$1"
+}
+
+# Starts the serialised, patched moto server on 127.0.0.1:$1 in the
+# background; sets MOTO_PID and AWS_ENDPOINT_URL. Its log goes to $2.
+start_aws_endpoint() {
+  local port=$1 log=$2
+  if port_open "$port"; then
+    die "port $port is already in use (another scripts/dev?); set EVENTLY_AWS_PORT to choose another"
+  fi
+  (cd local/moto && exec "$VENV/bin/python" server.py --port "$port") >"$log" 2>&1 &
+  MOTO_PID=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    port_open "$port" && return 0
+    kill -0 "$MOTO_PID" 2>/dev/null || { cat "$log" >&2; die "the local AWS endpoint did not start"; }
+    sleep 0.1
+  done
+  die "the local AWS endpoint did not open port $port within 10 s"
+}
+
+stop_pid() {
+  local pid=${1:-}
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}

@@ -1,0 +1,233 @@
+//! Register, login and me over HTTP, with every way the input can be wrong.
+
+use evently_tests::{Stack, DEMO_PASSWORD, TEST_JWT_SECRET};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+
+const REGISTER: &str = "/api/v1/auth/register";
+const LOGIN: &str = "/api/v1/auth/login";
+const ME: &str = "/api/v1/auth/me";
+
+fn person(email: &str) -> Value {
+    json!({"email": email, "password": "correct horse battery", "name": "Grace Hopper"})
+}
+
+#[tokio::test]
+async fn a_new_customer_registers_then_logs_in_and_sees_themselves() {
+    let stack = Stack::start(None).await;
+    let (status, body) = stack.post(REGISTER, &person("Grace@Example.com")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["user"]["email"], "grace@example.com");
+    assert_eq!(body["user"]["role"], "customer");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let registered_token = body["access_token"].as_str().expect("token");
+
+    let (status, me) = stack.get(ME, Some(registered_token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["user"], body["user"]);
+
+    let token = stack
+        .login("GRACE@example.com", "correct horse battery")
+        .await;
+    let (status, me) = stack.get(ME, Some(&token)).await;
+    assert_eq!((status, &me["user"]["name"]), (200, &json!("Grace Hopper")));
+    assert!(
+        me["user"].get("password_hash").is_none(),
+        "never leak the hash: {me}"
+    );
+}
+
+#[tokio::test]
+async fn an_email_can_be_registered_once_whatever_its_case_even_concurrently() {
+    let stack = Stack::start(None).await;
+    let attempts = (0..8).map(|i| {
+        let email = if i % 2 == 0 {
+            "twin@example.com"
+        } else {
+            "TWIN@example.com"
+        };
+        let stack = &stack;
+        async move { stack.post(REGISTER, &person(email)).await.0 }
+    });
+    let mut statuses = futures::future::join_all(attempts).await;
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409, 409, 409]);
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_and_write_nothing() {
+    let stack = Stack::start(None).await;
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            json!({"email": "nobody", "password": "long enough pw", "name": "N"}),
+            422,
+            "email",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "short", "name": "N"}),
+            422,
+            "password",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "aaaaaaaaaaaa", "name": "N"}),
+            422,
+            "password",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "long enough pw", "name": "  "}),
+            422,
+            "name",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "long enough pw"}),
+            422,
+            "body",
+        ),
+        (
+            json!({"email": 7, "password": "long enough pw", "name": "N"}),
+            422,
+            "body",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "long enough pw", "name": "N", "role": "admin"}),
+            422,
+            "body",
+        ),
+        (json!(["a@b.co"]), 422, "body"),
+    ];
+    for (body, want, field) in cases {
+        let (status, problem) = stack.post(REGISTER, &body).await;
+        assert_eq!(status, want, "{body} → {problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    for (raw, want) in [("{\"email\": ", 400), ("", 400), ("not json", 400)] {
+        assert_eq!(
+            stack.post_raw(REGISTER, raw.to_owned()).await.0,
+            want,
+            "{raw:?}"
+        );
+    }
+    let huge =
+        json!({"email": "big@b.co", "password": "long enough pw", "name": "x".repeat(70_000)});
+    assert_eq!(stack.post(REGISTER, &huge).await.0, 413);
+
+    // Nothing was created: none of these addresses can log in or be taken.
+    for email in ["a@b.co", "big@b.co"] {
+        let (status, _) = stack
+            .post(
+                LOGIN,
+                &json!({"email": email, "password": "long enough pw"}),
+            )
+            .await;
+        assert_eq!(status, 401);
+        assert_eq!(stack.post(REGISTER, &person(email)).await.0, 201);
+    }
+}
+
+#[tokio::test]
+async fn login_gives_one_answer_for_unknown_email_and_wrong_password() {
+    let stack = Stack::start(None).await;
+    assert_eq!(
+        stack.post(REGISTER, &person("known@example.com")).await.0,
+        201
+    );
+    let wrong_pw = stack
+        .post(
+            LOGIN,
+            &json!({"email": "known@example.com", "password": "not the password"}),
+        )
+        .await;
+    let unknown = stack
+        .post(
+            LOGIN,
+            &json!({"email": "unknown@example.com", "password": "not the password"}),
+        )
+        .await;
+    let malformed_email = stack
+        .post(LOGIN, &json!({"email": "nope", "password": "x"}))
+        .await;
+    assert_eq!(wrong_pw.0, 401);
+    assert_eq!(wrong_pw, unknown);
+    assert_eq!(wrong_pw, malformed_email);
+    assert_eq!(
+        stack
+            .post(LOGIN, &json!({"email": "known@example.com"}))
+            .await
+            .0,
+        422
+    );
+}
+
+fn token(claims: Value, secret: &str) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode")
+}
+
+#[tokio::test]
+async fn me_refuses_missing_forged_expired_and_unsigned_tokens() {
+    let stack = Stack::start(Some(evently_local::seed::SeedSize::Small)).await;
+    let good = stack.login("user1@example.com", DEMO_PASSWORD).await;
+    assert_eq!(stack.get(ME, Some(&good)).await.0, 200);
+
+    let now = chrono::Utc::now().timestamp();
+    let (_, me) = stack.get(ME, Some(&good)).await;
+    let sub = me["user"]["id"].as_str().expect("id");
+    let claims = |iat: i64, exp: i64, iss: &str, aud: &str| json!({"sub": sub, "role": "customer", "iat": iat, "exp": exp, "iss": iss, "aud": aud});
+    let expired = token(
+        claims(now - 7200, now - 3600, "evently", "evently-api"),
+        TEST_JWT_SECRET,
+    );
+    let other_key = token(
+        claims(now, now + 600, "evently", "evently-api"),
+        "some-other-key-that-is-long-enough!!",
+    );
+    let wrong_aud = token(
+        claims(now, now + 600, "evently", "someone-else"),
+        TEST_JWT_SECRET,
+    );
+    let wrong_iss = token(
+        claims(now, now + 600, "mallory", "evently-api"),
+        TEST_JWT_SECRET,
+    );
+    // alg "none": header and claims with an empty signature.
+    use base64::Engine;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let unsigned = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(claims(now, now + 600, "evently", "evently-api"))
+    );
+    for bad in [
+        expired.as_str(),
+        &other_key,
+        &wrong_aud,
+        &wrong_iss,
+        &unsigned,
+        "garbage",
+        "",
+    ] {
+        let (status, problem) = stack.get(ME, Some(bad)).await;
+        assert_eq!(status, 401, "{bad}: {problem}");
+    }
+    let (status, problem) = stack.get(ME, Some(&expired)).await;
+    assert_eq!(status, 401);
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("expired"),
+        "{problem}"
+    );
+
+    assert_eq!(stack.get(ME, None).await.0, 401);
+    let basic = stack
+        .http
+        .get(stack.url(ME))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(basic.status().as_u16(), 401);
+}

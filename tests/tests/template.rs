@@ -1,0 +1,141 @@
+//! template.yaml, functions/ and the local gateway agree one to one, and
+//! every sample event in events/ is a request its function answers.
+
+use std::collections::BTreeSet;
+
+use evently_local::functions::http_handlers;
+use evently_local::seed::SeedSize;
+use evently_tests::{repo_root, template, Stack};
+
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(repo_root().join("functions"))
+        .expect("functions/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn template_functions_crates_and_local_handlers_match_one_to_one() {
+    let t = template();
+    let in_template: BTreeSet<String> = t
+        .functions
+        .iter()
+        .map(|(_, binary)| binary.clone())
+        .collect();
+    assert_eq!(
+        in_template.len(),
+        t.functions.len(),
+        "two template functions build the same binary"
+    );
+    let local: BTreeSet<String> = http_handlers()
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    assert_eq!(
+        in_template,
+        function_crates(),
+        "template.yaml vs functions/"
+    );
+    assert_eq!(
+        in_template, local,
+        "template.yaml vs local/src/functions.rs"
+    );
+    let routed: BTreeSet<String> = t.routes.iter().map(|r| r.function.clone()).collect();
+    assert_eq!(routed, in_template, "every HTTP function has a route");
+    let mut routes: Vec<(String, String)> = t
+        .routes
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    let count = routes.len();
+    routes.sort();
+    routes.dedup();
+    assert_eq!(routes.len(), count, "a route appears twice");
+}
+
+#[test]
+fn every_function_builds_with_cargo_lambda_for_arm64_al2023() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let globals = &doc["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+    for (id, res) in doc["Resources"].as_mapping().expect("resources") {
+        if res["Type"].as_str() == Some("AWS::Serverless::Function") {
+            assert_eq!(
+                res["Metadata"]["BuildMethod"].as_str(),
+                Some("rust-cargolambda"),
+                "{id:?}"
+            );
+        }
+    }
+    let table = &doc["Resources"]["EventlyTable"]["Properties"];
+    assert_eq!(
+        table["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_AND_OLD_IMAGES")
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("ttl")
+    );
+}
+
+/// Fills `{event_id}` style placeholders in a sample with real ids.
+fn fill(text: &str, event_id: &str) -> String {
+    text.replace("__EVENT_ID__", event_id)
+}
+
+#[tokio::test]
+async fn every_route_is_served_and_every_sample_event_is_answered() {
+    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let demo = stack.event_id(evently_tests::DEMO_NIGHT);
+    let t = template();
+    let handlers = http_handlers();
+    for route in &t.routes {
+        // Through the gateway: the route exists (anything but "no route").
+        let path = route.path.replace("{event_id}", &demo);
+        let req = stack
+            .http
+            .request(route.method.parse().expect("method"), stack.url(&path));
+        let resp = req.send().await.expect("send");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            !(status == 404 && body.contains("no route")),
+            "{} {} not served",
+            route.method,
+            route.path
+        );
+        assert!(
+            status < 500,
+            "{} {} → {status} {body}",
+            route.method,
+            route.path
+        );
+
+        // The sample in events/ parses as an API Gateway request and the
+        // function answers it without a server error.
+        let sample = repo_root()
+            .join("events")
+            .join(format!("{}.json", route.function));
+        let text = std::fs::read_to_string(&sample)
+            .unwrap_or_else(|_| panic!("missing {}", sample.display()));
+        let req = lambda_http::request::from_str(&fill(&text, &demo))
+            .unwrap_or_else(|e| panic!("{}: {e}", sample.display()));
+        let handler = handlers
+            .iter()
+            .find(|(n, _)| *n == route.function)
+            .expect("handler")
+            .1;
+        let resp = handler(stack.app, req).await;
+        assert!(
+            resp.status().as_u16() < 500,
+            "{}: {}",
+            sample.display(),
+            resp.status()
+        );
+    }
+}
