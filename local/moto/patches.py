@@ -22,9 +22,14 @@ seats took 1.7 s. Results of Query, Scan, GetItem and BatchGetItem are
 already DynamoDB JSON, so they are dumped directly (binary values
 base64-encoded as on the wire); anything unexpected falls back to moto's own
 path.
+
+Query: moto finds a partition by walking (and sorting) every item of the
+table, so a query of a 2-seat section took ~90 ms in a table of 5,000 seats.
+A base-table query on a table with a sort key now sees only its partition.
 """
 import base64
 import copy
+import inspect
 import json
 from typing import Any
 
@@ -182,6 +187,26 @@ def _fast_read(original: Any) -> Any:
     return read
 
 
+def _partition_query(original: Any) -> Any:
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key = bound.arguments.get("hash_key")
+        if bound.arguments.get("index_name") or hash_key is None or not self.range_key_attr:
+            return original(self, *args, **kwargs)
+        partition = list(self.items.get(hash_key, {}).values())
+        # An instance attribute shadows the method for this one call; the
+        # server is serialised, so nothing else sees it.
+        self.all_items = lambda: partition
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
 def apply() -> None:
     if moto.__version__ != EXPECTED_MOTO:
         raise SystemExit(
@@ -189,7 +214,10 @@ def apply() -> None:
             "re-check the patch before changing the pin"
         )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
+
+    Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
 
     for name in ("query", "scan", "get_item", "batch_get_item"):
         setattr(DynamoHandler, name, _fast_read(getattr(DynamoHandler, name)))

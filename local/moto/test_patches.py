@@ -164,6 +164,29 @@ class FastReadTest(unittest.TestCase):
         self.assertEqual(queried["Items"][0]["bin"], {"B": b"\x00\xff"})
         self.assertNotIn("Item", self.ddb.get_item(TableName="r", Key={"PK": {"S": "nope"}, "SK": {"S": "1"}}))
 
+    def test_a_small_partition_is_queried_without_walking_the_table(self) -> None:
+        def query_ms() -> float:
+            start = time.perf_counter()
+            for _ in range(20):
+                got = self.ddb.query(TableName="r", KeyConditionExpression="PK = :p",
+                                     ExpressionAttributeValues={":p": {"S": "P"}})
+                self.assertEqual(got["Count"], 1)
+            return (time.perf_counter() - start) / 20
+
+        small = query_ms()
+        for start in range(0, 5000, 25):
+            self.ddb.batch_write_item(RequestItems={"r": [
+                {"PutRequest": {"Item": {"PK": {"S": f"OTHER#{k % 7}"}, "SK": {"S": str(k)}}}}
+                for k in range(start, start + 25)]})
+        large = query_ms()
+        self.assertLess(large, small * 4 + 0.002, f"{large*1e3:.1f} ms at 5,000 items vs {small*1e3:.1f} ms")
+        # The other partitions are still all there, in key order.
+        other = self.ddb.query(TableName="r", KeyConditionExpression="PK = :p",
+                               ExpressionAttributeValues={":p": {"S": "OTHER#3"}})
+        keys = [int(i["SK"]["S"]) for i in other["Items"]]
+        self.assertEqual(len(keys), len([k for k in range(5000) if k % 7 == 3]))
+        self.assertEqual([i["SK"]["S"] for i in other["Items"]], sorted(str(k) for k in keys))
+
     def test_paging_keys_survive(self) -> None:
         for i in range(2, 6):
             self.ddb.put_item(TableName="r", Item={"PK": {"S": "P"}, "SK": {"S": str(i)}})

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::Client;
 
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::StoreError;
+pub use seats::SEAT_FREE_FILTER;
 
 /// The single table. Cheap to clone: the SDK client is reference-counted.
 #[derive(Clone, Debug)]
