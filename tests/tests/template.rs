@@ -139,3 +139,28 @@ async fn every_route_is_served_and_every_sample_event_is_answered() {
         );
     }
 }
+
+#[test]
+fn openapi_documents_every_route_of_the_template() {
+    let text = std::fs::read_to_string(repo_root().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_mapping()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            let path = path.as_str().unwrap_or_default().to_owned();
+            item.as_mapping()
+                .into_iter()
+                .flatten()
+                .filter_map(|(m, _)| m.as_str())
+                .filter(|m| ["get", "post", "put", "patch", "delete"].contains(m))
+                .map(move |m| (m.to_ascii_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|(_, p)| !p.starts_with("/_dev/"))
+        .collect();
+    let routed: BTreeSet<(String, String)> = template().routes.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    assert_eq!(documented, routed);
+}
