@@ -142,7 +142,8 @@ async fn every_route_is_served_and_every_sample_event_is_answered() {
 
 #[test]
 fn openapi_documents_every_route_of_the_template() {
-    let text = std::fs::read_to_string(repo_root().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
+    let text =
+        std::fs::read_to_string(repo_root().join("docs/openapi.yaml")).expect("docs/openapi.yaml");
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
     assert_eq!(doc["openapi"].as_str(), Some("3.1.0"));
     let documented: BTreeSet<(String, String)> = doc["paths"]
@@ -161,6 +162,10 @@ fn openapi_documents_every_route_of_the_template() {
         })
         .filter(|(_, p)| !p.starts_with("/_dev/"))
         .collect();
-    let routed: BTreeSet<(String, String)> = template().routes.iter().map(|r| (r.method.clone(), r.path.clone())).collect();
+    let routed: BTreeSet<(String, String)> = template()
+        .routes
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
     assert_eq!(documented, routed);
 }
