@@ -13,5 +13,11 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("events-get", events_get::handler),
         ("venue-layout", venue_layout::handler),
         ("seats-available", seats_available::handler),
+        ("seats-hold", seats_hold::handler),
+        ("hold-release", hold_release::handler),
+        ("bookings-confirm", bookings_confirm::handler),
+        ("bookings-mine", bookings_mine::handler),
+        ("bookings-get", bookings_get::handler),
+        ("bookings-cancel", bookings_cancel::handler),
     ]
 }

@@ -8,11 +8,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use evently_core::SystemClock;
-use evently_http::{App, Config, TokenService};
+use evently_http::{App, Config};
 use evently_local::seed::{seed, SeedSize, DEMO_NIGHT, DEMO_PASSWORD};
 use evently_local::template::Template;
 use evently_local::{provision, start_gateway};
@@ -88,8 +86,7 @@ async fn main() -> Result<(), Error> {
     let template = Template::load(&args.template)?;
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "evently".into());
     let secret = std::env::var("JWT_SECRET").unwrap_or_else(|_| DEV_JWT_SECRET.into());
-    let aws = evently_store::aws::load().await;
-    let client = evently_store::aws::Client::new(&aws);
+    let client = evently_store::aws::local_client(&endpoint);
     let spec = template
         .tables
         .first()
@@ -116,12 +113,11 @@ async fn main() -> Result<(), Error> {
     if args.command != "serve" {
         return Err(format!("unknown command `{}`: serve or seed", args.command).into());
     }
-    let app: &'static App = Box::leak(Box::new(App {
+    let app: &'static App = Box::leak(Box::new(App::new(
         store,
-        tokens: TokenService::new(secret.as_bytes())?,
-        clock: Arc::new(SystemClock),
-        config: Config::from_env(),
-    }));
+        secret.as_bytes(),
+        Config::from_env(),
+    )?));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let (bound, server) = start_gateway(app, &template, addr).await?;
     println!(

@@ -6,8 +6,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use evently_core::SystemClock;
-use evently_http::{App, Config, TokenService};
+use chrono::SubsecRound;
+use evently_core::FixedClock;
+use evently_http::{App, Config};
 use evently_local::seed::{seed, SeedSize, Seeded};
 use evently_local::template::Template;
 use evently_store::Store;
@@ -27,6 +28,8 @@ pub fn template() -> Template {
 
 pub struct Stack {
     pub app: &'static App,
+    /// The handlers' clock: tests move it instead of sleeping.
+    pub clock: Arc<FixedClock>,
     pub base: String,
     pub http: reqwest::Client,
     pub seeded: Option<Seeded>,
@@ -34,6 +37,10 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(size: Option<SeedSize>) -> Stack {
+        Self::start_with(size, Config::default()).await
+    }
+
+    pub async fn start_with(size: Option<SeedSize>, config: Config) -> Stack {
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .expect("AWS_ENDPOINT_URL is not set: run the tests through scripts/test, which starts the local AWS endpoint");
         assert!(
@@ -41,8 +48,7 @@ impl Stack {
             "tests only talk to 127.0.0.1, not {endpoint}"
         );
         let template = template();
-        let aws = evently_store::aws::load().await;
-        let client = evently_store::aws::Client::new(&aws);
+        let client = evently_store::aws::local_client(&endpoint);
         let table = format!("test-{}", evently_core::new_id().to_lowercase());
         evently_local::provision::create_table(&client, &template.tables[0], &table)
             .await
@@ -52,12 +58,10 @@ impl Stack {
             Some(size) => seed(&store, chrono::Utc::now(), size).await.expect("seed"),
             None => None,
         };
-        let app: &'static App = Box::leak(Box::new(App {
-            store,
-            tokens: TokenService::new(TEST_JWT_SECRET.as_bytes()).expect("secret"),
-            clock: Arc::new(SystemClock),
-            config: Config::default(),
-        }));
+        let clock = Arc::new(FixedClock::at(chrono::Utc::now().trunc_subsecs(0)));
+        let mut app = App::new(store, TEST_JWT_SECRET.as_bytes(), config).expect("app");
+        app.clock = clock.clone();
+        let app: &'static App = Box::leak(Box::new(app));
         let (addr, _task) = evently_local::start_gateway(
             app,
             &template,
@@ -67,6 +71,7 @@ impl Stack {
         .expect("gateway starts");
         Stack {
             app,
+            clock,
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             seeded,
@@ -96,6 +101,67 @@ impl Stack {
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_raw(path, body.to_string()).await
+    }
+
+    /// POST with a bearer token and optional Idempotency-Key.
+    pub async fn post_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.http.post(self.url(path)).bearer_auth(token).json(body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn delete_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let req = self.http.delete(self.url(path)).bearer_auth(token);
+        answer(req.send().await.expect("request")).await
+    }
+
+    /// A customer account made directly in the store with a token from the
+    /// app's token service: for tests that need many users fast.
+    pub async fn customer(&self, name: &str) -> (String, String) {
+        let user = evently_core::User {
+            id: evently_core::new_id(),
+            email: format!("{}@example.test", name.to_lowercase()),
+            name: name.to_owned(),
+            role: evently_core::Role::Customer,
+        };
+        self.app
+            .store
+            .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
+            .await
+            .expect("user");
+        let token = self
+            .app
+            .tokens
+            .issue(&user, self.app.clock.now(), 3600)
+            .expect("token");
+        (user.id, token)
+    }
+
+    /// Holds seats and returns (status, body).
+    pub async fn hold(
+        &self,
+        token: &str,
+        event_id: &str,
+        section: &str,
+        seats: &[&str],
+    ) -> (u16, Value) {
+        let body =
+            serde_json::json!({"event_id": event_id, "section_id": section, "seat_ids": seats});
+        self.post_as(token, "/api/v1/seats/hold", &body, None).await
+    }
+
+    pub async fn confirm(&self, token: &str, hold_id: &str, card: &str) -> (u16, Value) {
+        let body = serde_json::json!({"hold_id": hold_id, "payment_details": {"card_token": card}});
+        self.post_as(token, "/api/v1/bookings/confirm", &body, None)
+            .await
     }
 
     /// Logs in and returns the access token.

@@ -83,15 +83,19 @@ fn every_function_builds_with_cargo_lambda_for_arm64_al2023() {
     );
 }
 
-/// Fills `{event_id}` style placeholders in a sample with real ids.
-fn fill(text: &str, event_id: &str) -> String {
+/// Fills the placeholders of a sample with a real event id and token.
+fn fill(text: &str, event_id: &str, token: &str) -> String {
     text.replace("__EVENT_ID__", event_id)
+        .replace("__ACCESS_TOKEN__", token)
 }
 
 #[tokio::test]
 async fn every_route_is_served_and_every_sample_event_is_answered() {
     let stack = Stack::start(Some(SeedSize::Small)).await;
     let demo = stack.event_id(evently_tests::DEMO_NIGHT);
+    let token = stack
+        .login("user3@example.com", evently_tests::DEMO_PASSWORD)
+        .await;
     let t = template();
     let handlers = http_handlers();
     for route in &t.routes {
@@ -123,7 +127,7 @@ async fn every_route_is_served_and_every_sample_event_is_answered() {
             .join(format!("{}.json", route.function));
         let text = std::fs::read_to_string(&sample)
             .unwrap_or_else(|_| panic!("missing {}", sample.display()));
-        let req = lambda_http::request::from_str(&fill(&text, &demo))
+        let req = lambda_http::request::from_str(&fill(&text, &demo, &token))
             .unwrap_or_else(|e| panic!("{}: {e}", sample.display()));
         let handler = handlers
             .iter()

@@ -80,3 +80,50 @@ async fn a_visitor_signs_up_and_finds_a_seat_to_buy() {
         .sum();
     assert_eq!(seats, 4200);
 }
+
+/// The seed's Flow 1: user1 books both seats of Evently Demo Night.
+#[tokio::test]
+async fn user1_books_both_seats_of_demo_night_and_it_sells_out() {
+    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let token = stack
+        .login("user1@example.com", evently_tests::DEMO_PASSWORD)
+        .await;
+    let (_, list) = stack.get("/api/v1/events?q=demo", None).await;
+    let demo = list["events"][0]["id"]
+        .as_str()
+        .expect("demo night")
+        .to_owned();
+    let (_, layout) = stack
+        .get(&format!("/api/v1/events/{demo}/venue-layout"), None)
+        .await;
+    let seats: Vec<String> = layout["sections"][0]["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    let body = json!({"event_id": demo, "section_id": "A", "seat_ids": seats});
+    let (status, hold) = stack
+        .post_as(&token, "/api/v1/seats/hold", &body, Some("flow-1-hold"))
+        .await;
+    assert_eq!(status, 201, "{hold}");
+    assert_eq!(hold["total_price"], "240.00");
+    let (status, confirmed) = stack
+        .post_as(
+            &token,
+            "/api/v1/bookings/confirm",
+            &json!({"hold_id": hold["hold_id"], "payment_details": {"card_token": "tok_visa"}}),
+            Some("flow-1-confirm"),
+        )
+        .await;
+    assert_eq!(status, 201, "{confirmed}");
+    let (_, mine) = stack.get("/api/v1/bookings/me", Some(&token)).await;
+    assert_eq!(mine["bookings"][0]["id"], confirmed["booking"]["id"]);
+    assert_eq!(mine["bookings"][0]["seat_ids"], json!(["A-1-1", "A-1-2"]));
+    let (_, avail) = stack
+        .get(&format!("/api/v1/events/{demo}/seats/available"), None)
+        .await;
+    assert_eq!(avail["sold_out"], true);
+    let (_, event) = stack.get(&format!("/api/v1/events/{demo}"), None).await;
+    assert_eq!(event["sold_out"], true);
+}

@@ -3,6 +3,7 @@
 use evently_core::user::{normalize_email, normalize_name, validate_password};
 use evently_core::{new_id, Role, User};
 use evently_http::auth::hash_password;
+use evently_http::idempotency::idempotent;
 use evently_http::request::json_body;
 use evently_http::response::created;
 use evently_http::views::Session;
@@ -23,7 +24,13 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn register(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let body: Registration = json_body(&req)?;
+    // No user yet: the keys of registrations share one scope, and a replay
+    // needs the same body, password included.
+    idempotent(app, &req, "register", create(app, &req)).await
+}
+
+async fn create(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    let body: Registration = json_body(req)?;
     let email = normalize_email(&body.email)?;
     let name = normalize_name(&body.name)?;
     validate_password(&body.password, &email)?;

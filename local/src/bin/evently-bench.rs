@@ -8,12 +8,10 @@
 //! * catalog and seat-map reads through the in-process gateway.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use evently_core::SystemClock;
-use evently_http::{App, Config, TokenService};
+use evently_http::{App, Config};
 use evently_local::seed::{seed, SeedSize};
 use evently_local::template::Template;
 use evently_store::Store;
@@ -62,8 +60,12 @@ async fn main() -> Result<(), Error> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
     let template = Template::load(std::path::Path::new("template.yaml"))?;
-    let aws = evently_store::aws::load().await;
-    let client = evently_store::aws::Client::new(&aws);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL is not set: run scripts/bench")?;
+    if !endpoint.starts_with("http://127.0.0.1") {
+        return Err(format!("benchmarks only talk to 127.0.0.1, not {endpoint}").into());
+    }
+    let client = evently_store::aws::local_client(&endpoint);
     let table = format!("bench-{}", evently_core::new_id().to_lowercase());
     evently_local::provision::create_table(&client, &template.tables[0], &table).await?;
     let store = Store::new(client.clone(), table.clone());
@@ -110,12 +112,11 @@ async fn main() -> Result<(), Error> {
     let wall = started.elapsed().as_secs_f64();
     latencies.sort();
 
-    let app: &'static App = Box::leak(Box::new(App {
+    let app: &'static App = Box::leak(Box::new(App::new(
         store,
-        tokens: TokenService::new(b"bench-signing-key-of-at-least-32-bytes")?,
-        clock: Arc::new(SystemClock),
-        config: Config::default(),
-    }));
+        b"bench-signing-key-of-at-least-32-bytes",
+        Config::default(),
+    )?));
     let (addr, _task) =
         evently_local::start_gateway(app, &template, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await?;

@@ -2,19 +2,25 @@
 //! venue templates and their seat grids, events, seat state, cancellation
 //! policies, and the clock every time-dependent rule reads.
 
+pub mod booking;
 pub mod clock;
 pub mod event;
+pub mod hold;
 pub mod ids;
 pub mod money;
+pub mod payment;
 pub mod policy;
 pub mod seat;
 pub mod user;
 pub mod venue;
 
+pub use booking::{Booking, BookingStatus};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use event::{Event, EventSection, EventStatus, VenueRef};
+pub use hold::{Hold, HoldStatus};
 pub use ids::{new_id, SeatId};
 pub use money::Money;
+pub use payment::{PaymentError, PaymentProvider, SimulatedPayments};
 pub use policy::{CancellationPolicy, FeeType};
 pub use seat::{Seat, SeatState, SeatStatus};
 pub use user::{Role, User};

@@ -20,6 +20,9 @@ pub enum SeatState {
     Booked {
         booking_id: String,
     },
+    /// Freed by a cancellation while people wait: only the waitlist worker
+    /// may hand it on (as an offer) or release it to the public.
+    Reserved,
 }
 
 /// What a customer sees.
@@ -51,6 +54,8 @@ impl SeatState {
             } if *hold_expires_at <= now.timestamp() => SeatStatus::Available,
             SeatState::Held { .. } => SeatStatus::Held,
             SeatState::Booked { .. } => SeatStatus::Booked,
+            // The public cannot take it, which is what "held" tells them.
+            SeatState::Reserved => SeatStatus::Held,
         }
     }
 }

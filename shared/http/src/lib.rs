@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod idempotency;
 pub mod problem;
 pub mod request;
 pub mod response;

@@ -25,6 +25,12 @@ pub enum ApiError {
     Unprocessable { field: String, message: String },
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{0}")]
+    PaymentRequired(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -41,6 +47,9 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -56,6 +65,9 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::PaymentRequired(_) => "payment-declined",
+            ApiError::Gone(_) => "gone",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Conflict(..) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unprocessable { .. } => "validation-failed",

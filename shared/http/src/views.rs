@@ -136,3 +136,95 @@ impl SeatView {
         }
     }
 }
+
+#[derive(Debug, Serialize)]
+pub struct HoldView {
+    pub hold_id: String,
+    pub event_id: String,
+    pub section_id: String,
+    pub seat_ids: Vec<evently_core::SeatId>,
+    pub expires_at: String,
+    pub total_price: Money,
+}
+
+impl From<&evently_core::Hold> for HoldView {
+    fn from(h: &evently_core::Hold) -> Self {
+        Self {
+            hold_id: h.id.clone(),
+            event_id: h.event_id.clone(),
+            section_id: h.section_id.clone(),
+            seat_ids: h.seat_ids.clone(),
+            expires_at: rfc3339(h.expires_at),
+            total_price: h.total_price,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BookingView {
+    pub id: String,
+    pub event_id: String,
+    pub section_id: String,
+    pub seat_ids: Vec<evently_core::SeatId>,
+    pub status: evently_core::BookingStatus,
+    pub total_price: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancellation_fee: Option<Money>,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<String>,
+}
+
+impl From<&evently_core::Booking> for BookingView {
+    fn from(b: &evently_core::Booking) -> Self {
+        Self {
+            id: b.id.clone(),
+            event_id: b.event_id.clone(),
+            section_id: b.section_id.clone(),
+            seat_ids: b.seat_ids.clone(),
+            status: b.status,
+            total_price: b.total_price,
+            refund_amount: b.refund_amount,
+            cancellation_fee: b.cancellation_fee,
+            created_at: rfc3339(b.created_at),
+            cancelled_at: b.cancelled_at.map(rfc3339),
+        }
+    }
+}
+
+/// The caller's own hold, or 404 (unknown) / 403 (someone else's).
+pub async fn own_hold(
+    app: &App,
+    hold_id: &str,
+    user_id: &str,
+) -> Result<evently_core::Hold, ApiError> {
+    let missing = || ApiError::NotFound(format!("no hold `{hold_id}`"));
+    if !evently_core::ids::is_ulid(hold_id) {
+        return Err(missing());
+    }
+    let hold = app.store.get_hold(hold_id).await?.ok_or_else(missing)?;
+    if hold.user_id != user_id {
+        return Err(ApiError::Forbidden(
+            "this hold belongs to someone else".into(),
+        ));
+    }
+    Ok(hold)
+}
+
+/// The caller's own booking; someone else's is 404, as if it did not exist.
+pub async fn own_booking(
+    app: &App,
+    booking_id: &str,
+    user_id: &str,
+) -> Result<evently_core::Booking, ApiError> {
+    let missing = || ApiError::NotFound(format!("no booking `{booking_id}`"));
+    if !evently_core::ids::is_ulid(booking_id) {
+        return Err(missing());
+    }
+    match app.store.get_booking(booking_id).await? {
+        Some(b) if b.user_id == user_id => Ok(b),
+        _ => Err(missing()),
+    }
+}

@@ -49,3 +49,33 @@ pub fn section_seats(event_id: &str, section_id: &str) -> String {
 pub fn seat_sk(seat_id: &str) -> String {
     format!("SEAT#{seat_id}")
 }
+
+pub fn hold(id: &str) -> (String, String) {
+    (format!("HOLD#{id}"), "HOLD".into())
+}
+
+/// A user's live holds for one event, to cap seats held per user.
+pub fn hold_guard(user_id: &str, event_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), format!("HOLDS#{event_id}"))
+}
+
+pub fn booking(id: &str) -> (String, String) {
+    (format!("BOOKING#{id}"), "BOOKING".into())
+}
+
+pub fn user_bookings(user_id: &str) -> String {
+    format!("USER#{user_id}#BOOKINGS")
+}
+
+pub fn event_bookings(event_id: &str) -> String {
+    format!("EVENT#{event_id}#BOOKINGS")
+}
+
+/// Waitlist entries of an event, in FIFO order by sort key.
+pub fn event_waitlist(event_id: &str) -> String {
+    format!("EVENT#{event_id}#WAITLIST")
+}
+
+pub fn idempotency(scope: &str, key: &str) -> (String, String) {
+    (format!("IDEMPOTENCY#{scope}#{key}"), "IDEMPOTENCY".into())
+}

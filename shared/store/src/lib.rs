@@ -2,17 +2,24 @@
 //! docs/data-model.md. Every method is one access pattern; conditional
 //! failures come back as typed `StoreError`s, never as strings to parse.
 
+mod bookings;
 mod catalog;
 mod error;
+mod holds;
+mod idempotency;
 pub mod keys;
 mod seats;
+mod tx;
 mod users;
 mod venues;
 
 use aws_sdk_dynamodb::Client;
 
+pub use bookings::{ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::StoreError;
+pub use holds::HoldError;
+pub use idempotency::Begin;
 pub use seats::SEAT_FREE_FILTER;
 
 /// The single table. Cheap to clone: the SDK client is reference-counted.
@@ -68,5 +75,25 @@ pub mod aws {
 
     pub async fn load() -> SdkConfig {
         aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    }
+
+    /// A client for the local AWS endpoint with fixed dummy credentials: the
+    /// local runtime, tests and benchmarks never consult the default
+    /// credential chain (which would try the instance metadata address).
+    pub fn local_client(endpoint: &str) -> Client {
+        use aws_sdk_dynamodb::config::{Credentials, Region};
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version_latest()
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "evently-local",
+            ))
+            .build();
+        Client::from_conf(conf)
     }
 }

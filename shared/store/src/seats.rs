@@ -61,6 +61,7 @@ fn seat_of(item: &HashMap<String, AttributeValue>) -> Result<Seat, StoreError> {
         "booked" => SeatState::Booked {
             booking_id: attr_s(item, "booking_id")?.to_owned(),
         },
+        "reserved" => SeatState::Reserved,
         other => return Err(StoreError::Corrupt(format!("seat status `{other}`"))),
     };
     let num = |name| attr_n(item, name).map(|v| v as u32);

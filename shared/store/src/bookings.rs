@@ -1,0 +1,245 @@
+//! Confirming a hold into a booking, reading bookings, and cancelling one:
+//! each state change is one transaction over the seats and the records.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use evently_core::{Booking, Hold};
+
+use crate::holds::guard_release;
+use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
+use crate::{attr_s, keys, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// The hold is no longer active: confirmed, released, or (as of the
+    /// transaction) expired. The caller re-reads it to say which.
+    #[error("hold is no longer active")]
+    HoldNotActive,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a cancelled booking's seats go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReleaseTo {
+    /// Anyone may hold them.
+    Public,
+    /// People are waiting: only the waitlist worker may hand them on.
+    Waitlist,
+}
+
+fn booking_item(booking: &Booking) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::booking(&booking.id);
+    let created = evently_core::clock::rfc3339(booking.created_at);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(booking)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("booking"));
+    item.insert(
+        keys::GSI1PK.into(),
+        s(keys::user_bookings(&booking.user_id)),
+    );
+    item.insert(keys::GSI1SK.into(), s(format!("{created}#{}", booking.id)));
+    item.insert(
+        keys::GSI2PK.into(),
+        s(keys::event_bookings(&booking.event_id)),
+    );
+    item.insert(keys::GSI2SK.into(), s(format!("{created}#{}", booking.id)));
+    Ok(item)
+}
+
+impl Store {
+    /// Seats held by this hold and unexpired → booked, booking written, hold
+    /// consumed, in one transaction. The client request token is derived
+    /// from the hold, so an SDK retry of the same confirm is harmless.
+    pub async fn confirm_hold(
+        &self,
+        hold: &Hold,
+        booking: &Booking,
+        now: DateTime<Utc>,
+    ) -> Result<(), ConfirmError> {
+        let mut req = self
+            .client
+            .transact_write_items()
+            .client_request_token(format!("confirm-{}", hold.id));
+        for seat in &hold.seat_ids {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression("SET #status = :booked, booking_id = :booking REMOVE hold_id, holder_id, hold_expires_at")
+                .condition_expression("#status = :held AND hold_id = :hold AND hold_expires_at > :now")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":booked", s("booked"))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":booking", s(&booking.id))
+                .expression_attribute_values(":hold", s(&hold.id))
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(booking_item(booking)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_err)?;
+        req = req
+            .transact_items(self.hold_status_update(hold, "confirmed")?)
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(guard_release(self, hold)?);
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if cancellation_reasons(&e).is_some() => Err(ConfirmError::HoldNotActive),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    pub async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError> {
+        match self.get_item(keys::booking(id)).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A user's bookings, newest first.
+    pub async fn user_bookings(&self, user_id: &str) -> Result<Vec<Booking>, StoreError> {
+        let mut bookings = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::user_bookings(user_id)))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items() {
+                bookings.push(serde_dynamo::from_item(item.clone())?);
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(bookings),
+            }
+        }
+    }
+
+    /// Confirmed → cancelled with the refund and fee, seats released (to
+    /// the public or reserved for the waitlist), in one transaction.
+    /// Returns false when the booking was already cancelled.
+    pub async fn cancel_booking(
+        &self,
+        cancelled: &Booking,
+        release: ReleaseTo,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::booking(&cancelled.id);
+        let refund = cancelled.refund_amount.unwrap_or_default().to_string();
+        let fee = cancelled.cancellation_fee.unwrap_or_default().to_string();
+        let at = cancelled
+            .cancelled_at
+            .map(evently_core::clock::rfc3339)
+            .unwrap_or_default();
+        let booking = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression(
+                "SET #status = :cancelled, refund_amount = :refund, cancellation_fee = :fee, cancelled_at = :at",
+            )
+            .condition_expression("#status = :confirmed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":cancelled", s("cancelled"))
+            .expression_attribute_values(":confirmed", s("confirmed"))
+            .expression_attribute_values(":refund", s(refund))
+            .expression_attribute_values(":fee", s(fee))
+            .expression_attribute_values(":at", s(at))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_err)?;
+        let mut req = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(booking).build());
+        let to = match release {
+            ReleaseTo::Public => "available",
+            ReleaseTo::Waitlist => "reserved",
+        };
+        for seat in &cancelled.seat_ids {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(
+                    keys::PK,
+                    s(keys::section_seats(
+                        &cancelled.event_id,
+                        &cancelled.section_id,
+                    )),
+                )
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression("SET #status = :to, released_from = :booking REMOVE booking_id")
+                .condition_expression("#status = :booked AND booking_id = :booking")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":to", s(to))
+                .expression_attribute_values(":booked", s("booked"))
+                .expression_attribute_values(":booking", s(&cancelled.id))
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let already = cancellation_reasons(&e)
+                    .and_then(|r| r.first().cloned())
+                    .filter(|r| failure(r).is_some())
+                    .and_then(|r| {
+                        old_item(&r)
+                            .and_then(|i| attr_s(i, "status").ok().map(|s| s == "cancelled"))
+                    })
+                    .unwrap_or(false);
+                if already {
+                    Ok(false)
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    /// Whether anyone is waiting for this event (the waitlist issue writes
+    /// the entries; until then this is always false).
+    pub async fn has_waiting(&self, event_id: &str) -> Result<bool, StoreError> {
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .filter_expression("#status = :waiting")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
+                .expression_attribute_values(":waiting", s("waiting"))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            if out.count > 0 {
+                return Ok(true);
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(false),
+            }
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Seat holds: one transaction over the seats, the hold item and the
+//! holder's per-event guard. A seat can be taken when it is available or its
+//! hold has expired (`hold_expires_at <= now`), whatever TTL has done.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use chrono::{DateTime, Utc};
+use evently_core::{Hold, SeatId};
+
+use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
+use crate::{attr_n, keys, seats::SEAT_FREE_FILTER, Store, StoreError};
+
+/// Seconds a hold item outlives its expiry before TTL may delete it, so a
+/// late confirm still finds it and answers 410 rather than 404.
+const HOLD_ITEM_GRACE_SECS: i64 = 24 * 3600;
+/// Attempts when the holder's own guard changed underneath (the same user
+/// holding in parallel).
+const GUARD_ATTEMPTS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    #[error("seats already taken: {0:?}")]
+    Conflict(Vec<SeatId>),
+    #[error("no such seats: {0:?}")]
+    UnknownSeats(Vec<SeatId>),
+    #[error("holding {held} seats of this event already; at most {max} at once")]
+    OverUserLimit { held: u32, max: u32 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The holder's live holds for one event: hold id → (seats, expires_at).
+#[derive(Debug, Default)]
+struct Guard {
+    version: Option<i64>,
+    holds: HashMap<String, (u32, i64)>,
+}
+
+impl Guard {
+    fn live_seats(&self, now: i64) -> u32 {
+        self.holds
+            .values()
+            .filter(|(_, exp)| *exp > now)
+            .map(|(n, _)| n)
+            .sum()
+    }
+}
+
+pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::hold(&hold.id);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(hold)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("hold"));
+    item.insert("expires_at_epoch".into(), n(hold.expires_at.timestamp()));
+    item.insert(
+        keys::TTL.into(),
+        n(hold.expires_at.timestamp() + HOLD_ITEM_GRACE_SECS),
+    );
+    Ok(item)
+}
+
+/// Removes a hold from its holder's guard (confirm, release); bumps the
+/// version so a concurrent hold by the same user re-reads.
+pub(crate) fn guard_release(store: &Store, hold: &Hold) -> Result<TransactWriteItem, StoreError> {
+    let (pk, sk) = keys::hold_guard(&hold.user_id, &hold.event_id);
+    let update = Update::builder()
+        .table_name(&store.table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .update_expression("REMOVE holds.#hold SET version = version + :one")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_names("#hold", &hold.id)
+        .expression_attribute_values(":one", n(1))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+impl Store {
+    async fn read_guard(&self, user_id: &str, event_id: &str) -> Result<Guard, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::hold_guard(user_id, event_id).0))
+            .key(keys::SK, s(keys::hold_guard(user_id, event_id).1))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = out.item else {
+            return Ok(Guard::default());
+        };
+        let mut guard = Guard {
+            version: Some(attr_n(&item, "version")?),
+            holds: HashMap::new(),
+        };
+        if let Some(AttributeValue::M(holds)) = item.get("holds") {
+            for (id, entry) in holds {
+                let AttributeValue::M(entry) = entry else {
+                    continue;
+                };
+                guard.holds.insert(
+                    id.clone(),
+                    (attr_n(entry, "seats")? as u32, attr_n(entry, "expires_at")?),
+                );
+            }
+        }
+        Ok(guard)
+    }
+
+    /// Takes the hold's seats for its user, or reports exactly which seats
+    /// were not free (from the transaction's cancellation reasons, not a
+    /// second read).
+    pub async fn create_hold(
+        &self,
+        hold: &Hold,
+        now: DateTime<Utc>,
+        max_per_user: u32,
+    ) -> Result<(), HoldError> {
+        let now_s = now.timestamp();
+        let exp_s = hold.expires_at.timestamp();
+        for _ in 0..GUARD_ATTEMPTS {
+            let guard = self.read_guard(&hold.user_id, &hold.event_id).await?;
+            let held = guard.live_seats(now_s);
+            if held + hold.seat_ids.len() as u32 > max_per_user {
+                return Err(HoldError::OverUserLimit {
+                    held,
+                    max: max_per_user,
+                });
+            }
+            let mut req = self.client.transact_write_items();
+            for seat in &hold.seat_ids {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                    .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                    .update_expression(
+                        "SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp",
+                    )
+                    .condition_expression(format!("attribute_exists(PK) AND ({SEAT_FREE_FILTER})"))
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":available", s("available"))
+                    .expression_attribute_values(":held", s("held"))
+                    .expression_attribute_values(":now", n(now_s))
+                    .expression_attribute_values(":exp", n(exp_s))
+                    .expression_attribute_values(":hold", s(&hold.id))
+                    .expression_attribute_values(":user", s(&hold.user_id))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                    .build()
+                    .map_err(build_err)?;
+                req = req.transact_items(TransactWriteItem::builder().update(update).build());
+            }
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(hold_item(hold)?))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().put(put).build());
+
+            // The guard: live entries plus this one, written only if nobody
+            // changed it since we read it.
+            let mut entries: HashMap<String, AttributeValue> = guard
+                .holds
+                .iter()
+                .filter(|(_, (_, exp))| *exp > now_s)
+                .map(|(id, (seats, exp))| (id.clone(), guard_entry(*seats, *exp)))
+                .collect();
+            entries.insert(
+                hold.id.clone(),
+                guard_entry(hold.seat_ids.len() as u32, exp_s),
+            );
+            let (gpk, gsk) = keys::hold_guard(&hold.user_id, &hold.event_id);
+            let mut guard_put = Put::builder()
+                .table_name(&self.table)
+                .item(keys::PK, s(gpk))
+                .item(keys::SK, s(gsk))
+                .item("entity", s("hold_guard"))
+                .item("holds", AttributeValue::M(entries))
+                .item("version", n(guard.version.unwrap_or(0) + 1))
+                .item(keys::TTL, n(exp_s + HOLD_ITEM_GRACE_SECS));
+            guard_put = match guard.version {
+                Some(v) => guard_put
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(v)),
+                None => guard_put.condition_expression("attribute_not_exists(PK)"),
+            };
+            req = req.transact_items(
+                TransactWriteItem::builder()
+                    .put(guard_put.build().map_err(build_err)?)
+                    .build(),
+            );
+
+            let err = match req.send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(reasons) = cancellation_reasons(&err) else {
+                return Err(StoreError::from(err).into());
+            };
+            let mut taken = Vec::new();
+            let mut missing = Vec::new();
+            for (seat, reason) in hold.seat_ids.iter().zip(&reasons) {
+                match (failure(reason), old_item(reason)) {
+                    (None, _) => {}
+                    (Some("ConditionalCheckFailed"), None) => missing.push(seat.clone()),
+                    // Failed condition on an existing seat, or another
+                    // transaction taking it this very moment.
+                    (Some(_), _) => taken.push(seat.clone()),
+                }
+            }
+            if !missing.is_empty() {
+                return Err(HoldError::UnknownSeats(missing));
+            }
+            if !taken.is_empty() {
+                return Err(HoldError::Conflict(taken));
+            }
+            let guard_failed = reasons.last().and_then(failure).is_some();
+            let hold_failed = reasons.get(hold.seat_ids.len()).and_then(failure).is_some();
+            if hold_failed {
+                return Err(StoreError::AlreadyExists(hold.id.clone()).into());
+            }
+            if !guard_failed {
+                return Err(
+                    StoreError::Backend(format!("transaction cancelled: {reasons:?}")).into(),
+                );
+            }
+            // The same user changed their holds concurrently: read again.
+        }
+        Err(StoreError::Backend("hold guard kept changing; try again".into()).into())
+    }
+
+    pub async fn get_hold(&self, id: &str) -> Result<Option<Hold>, StoreError> {
+        match self.get_item(keys::hold(id)).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Frees a live hold's seats and marks it released. Returns false when
+    /// the hold was no longer active (someone else changed it first).
+    pub async fn release_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
+        let mut req = self.client.transact_write_items();
+        for seat in &hold.seat_ids {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(
+                    keys::PK,
+                    s(keys::section_seats(&hold.event_id, &hold.section_id)),
+                )
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression(
+                    "SET #status = :available REMOVE hold_id, holder_id, hold_expires_at",
+                )
+                .condition_expression("#status = :held AND hold_id = :hold")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s("available"))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":hold", s(&hold.id))
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        req = req
+            .transact_items(self.hold_status_update(hold, "released")?)
+            .transact_items(guard_release(self, hold)?);
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks an expired hold released without touching seats (they are free
+    /// already, and may belong to someone else by now).
+    pub async fn retire_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .transact_write_items()
+            .transact_items(self.hold_status_update(hold, "released")?)
+            .transact_items(guard_release(self, hold)?);
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `active` → `to`, conditioned on the hold still being active.
+    pub(crate) fn hold_status_update(
+        &self,
+        hold: &Hold,
+        to: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::hold(&hold.id);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #status = :to")
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to))
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+fn guard_entry(seats: u32, expires_at: i64) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("seats".to_owned(), n(seats)),
+        ("expires_at".to_owned(), n(expires_at)),
+    ]))
+}
