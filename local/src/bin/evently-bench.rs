@@ -5,9 +5,16 @@
 //! * conditional seat transactions (the shape of a hold: two seats, each
 //!   "available or its hold expired", one TransactWriteItems) against the
 //!   local endpoint with the full demo data loaded;
-//! * catalog and seat-map reads through the in-process gateway.
+//! * catalog and seat-map reads through the in-process gateway;
+//! * DynamoDB requests per hold, confirm, cancel and release, counted by an
+//!   SDK interceptor on the handlers' own client;
+//! * an on-sale rush: hundreds of clients holding overlapping seats of one
+//!   section at once, then confirming — attempted, succeeded, oversold.
 
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -17,6 +24,119 @@ use evently_local::template::Template;
 use evently_store::Store;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Counts every request the SDK sends (retries included).
+#[derive(Debug, Clone, Default)]
+struct RequestCounter(Arc<AtomicUsize>);
+
+impl RequestCounter {
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, serde_json::Value, Duration), Error> {
+        let t = Instant::now();
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await?;
+        let elapsed = t.elapsed();
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text)?
+        };
+        Ok((status, body, elapsed))
+    }
+
+    async fn hold(
+        &self,
+        token: &str,
+        event: &str,
+        section: &str,
+        seats: &[String],
+    ) -> Result<(u16, serde_json::Value, Duration), Error> {
+        let body = serde_json::json!({"event_id": event, "section_id": section, "seat_ids": seats});
+        self.send(
+            self.http
+                .post(format!("{}/api/v1/seats/hold", self.base))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn confirm(
+        &self,
+        token: &str,
+        hold_id: &str,
+    ) -> Result<(u16, serde_json::Value, Duration), Error> {
+        let body =
+            serde_json::json!({"hold_id": hold_id, "payment_details": {"card_token": "tok_visa"}});
+        self.send(
+            self.http
+                .post(format!("{}/api/v1/bookings/confirm", self.base))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
+    }
+
+    async fn delete(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> Result<(u16, serde_json::Value, Duration), Error> {
+        self.send(
+            self.http
+                .delete(format!("{}{path}", self.base))
+                .bearer_auth(token),
+        )
+        .await
+    }
+}
+
+async fn customer(app: &App, name: &str) -> Result<(String, String), Error> {
+    let user = evently_core::User {
+        id: evently_core::new_id(),
+        email: format!("{name}@bench.test"),
+        name: name.into(),
+        role: evently_core::Role::Customer,
+    };
+    app.store
+        .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
+        .await?;
+    let token = app
+        .tokens
+        .issue(&user, app.clock.now(), 3600)
+        .map_err(|e| e.to_string())?;
+    Ok((user.id, token))
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -112,8 +232,16 @@ async fn main() -> Result<(), Error> {
     let wall = started.elapsed().as_secs_f64();
     latencies.sort();
 
+    // The handlers get their own client with the request counter on it.
+    let counter = RequestCounter::default();
+    let counted = aws_sdk_dynamodb::Client::from_conf(
+        evently_store::aws::local_config(&endpoint)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    drop(store);
     let app: &'static App = Box::leak(Box::new(App::new(
-        store,
+        Store::new(counted, table.clone()),
         b"bench-signing-key-of-at-least-32-bytes",
         Config::default(),
     )?));
@@ -169,6 +297,141 @@ async fn main() -> Result<(), Error> {
         rows.push((label, n, percentile(&lat, 0.5), percentile(&lat, 0.99)));
     }
 
+    let api = Api {
+        http: http.clone(),
+        base: format!("http://{addr}"),
+    };
+
+    // DynamoDB requests per operation, through the gateway, 20 of each.
+    let theater = seeded
+        .events
+        .iter()
+        .find(|e| e.total_seats() == 458 && e.cancellation_policy.allowed)
+        .ok_or("jazz")?;
+    let mut per_op: Vec<(&str, f64)> = Vec::new();
+    let (mut hold_n, mut confirm_n, mut cancel_n, mut release_n) = (0, 0, 0, 0);
+    const OPS: usize = 20;
+    for i in 0..OPS {
+        let (_, token) = customer(app, &format!("ops{i}")).await?;
+        let (row, first) = (1 + i % 15, 1 + 2 * (i / 15));
+        let seats = vec![
+            format!("ORCH-{row}-{first}"),
+            format!("ORCH-{row}-{}", first + 1),
+        ];
+        counter.take();
+        let (status, hold, _) = api.hold(&token, &theater.id, "ORCH", &seats).await?;
+        hold_n += counter.take();
+        if status != 201 {
+            return Err(format!("hold failed: {hold}").into());
+        }
+        let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
+        let (status, booking, _) = api.confirm(&token, &hold_id).await?;
+        confirm_n += counter.take();
+        if status != 201 {
+            return Err(format!("confirm failed: {booking}").into());
+        }
+        let (status, cancelled, _) = api
+            .delete(&token, &format!("/api/v1/bookings/{hold_id}/cancel"))
+            .await?;
+        cancel_n += counter.take();
+        if status != 200 {
+            return Err(format!("cancel failed: {cancelled}").into());
+        }
+        let (_, again, _) = api.hold(&token, &theater.id, "ORCH", &seats).await?;
+        counter.take();
+        let again_id = again["hold_id"].as_str().unwrap_or_default().to_owned();
+        let (status, _, _) = api
+            .delete(&token, &format!("/api/v1/seats/hold/{again_id}"))
+            .await?;
+        release_n += counter.take();
+        if status != 204 {
+            return Err("release failed".into());
+        }
+    }
+    for (label, total) in [
+        ("hold (2 seats)", hold_n),
+        ("confirm", confirm_n),
+        ("cancel", cancel_n),
+        ("release", release_n),
+    ] {
+        per_op.push((label, total as f64 / OPS as f64));
+    }
+
+    // The rush: RUSH_CLIENTS clients at once on the first rows of the
+    // arena's 600-seat FLOOR, each wanting 2–4 adjacent seats.
+    let clients: usize = std::env::var("BENCH_RUSH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let mut rushers = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let (user, token) = customer(app, &format!("rush{i}")).await?;
+        let len = 2 + (i * 7) % 3;
+        let row = 1 + (i * 11) % 5;
+        let start = 1 + (i * 13) % (31 - len);
+        let seats: Vec<String> = (start..start + len)
+            .map(|n| format!("FLOOR-{row}-{n}"))
+            .collect();
+        rushers.push((user, token, seats));
+    }
+    counter.take();
+    let rush_started = Instant::now();
+    let attempts = rushers
+        .iter()
+        .map(|(_, token, seats)| api.hold(token, &arena.id, "FLOOR", seats));
+    let results = futures::future::join_all(attempts).await;
+    let rush_secs = rush_started.elapsed().as_secs_f64();
+    let rush_requests = counter.take();
+    let mut hold_latency = Vec::new();
+    let mut won: Vec<(usize, String)> = Vec::new();
+    let (mut conflicts, mut other) = (0, 0);
+    for (i, r) in results.into_iter().enumerate() {
+        let (status, body, took) = r?;
+        hold_latency.push(took);
+        match status {
+            201 => won.push((i, body["hold_id"].as_str().unwrap_or_default().to_owned())),
+            409 => conflicts += 1,
+            _ => other += 1,
+        }
+    }
+    hold_latency.sort();
+    // Oversold: a seat in two winning holds, or a winner whose seat the
+    // table gives to another hold.
+    let stored: HashMap<String, String> = app
+        .store
+        .section_seats(&arena.id, "FLOOR")
+        .await?
+        .into_iter()
+        .filter_map(|s| match s.state {
+            evently_core::SeatState::Held { hold_id, .. } => Some((s.id.to_string(), hold_id)),
+            _ => None,
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    let mut oversold = 0;
+    for (i, hold_id) in &won {
+        for seat in &rushers[*i].2 {
+            if !seen.insert(seat.clone()) || stored.get(seat) != Some(hold_id) {
+                oversold += 1;
+            }
+        }
+    }
+    let confirms = won
+        .iter()
+        .map(|(i, hold_id)| api.confirm(&rushers[*i].1, hold_id));
+    let confirmed = futures::future::join_all(confirms).await;
+    let booked = confirmed
+        .iter()
+        .filter(|r| matches!(r, Ok((201, _, _))))
+        .count();
+    let booked_seats: usize = app
+        .store
+        .section_seats(&arena.id, "FLOOR")
+        .await?
+        .iter()
+        .filter(|s| matches!(s.state, evently_core::SeatState::Booked { .. }))
+        .count();
+
     println!("| measurement | value |\n|---|---|");
     println!("| items in the table | {items} |");
     println!("| demo data load | {seed_secs:.1} s |");
@@ -187,6 +450,39 @@ async fn main() -> Result<(), Error> {
     for (label, n, p50, p99) in rows {
         println!("| {label} | {n} | {p50:.1} ms | {p99:.1} ms |");
     }
-    client.delete_table().table_name(&table).send().await?;
+    println!();
+    println!("| DynamoDB requests per operation (mean of {OPS}, SDK interceptor) | requests |\n|---|---|");
+    for (label, mean) in per_op {
+        println!("| {label} | {mean:.1} |");
+    }
+    println!();
+    println!("| on-sale rush: {clients} clients at once, 2–4 adjacent seats in rows 1–5 of FLOOR (600 seats) | value |\n|---|---|");
+    println!("| holds attempted | {clients} |");
+    println!("| holds succeeded (201) | {} |", won.len());
+    println!("| refused as taken (409) | {conflicts} |");
+    println!("| other answers | {other} |");
+    println!("| seats held by winners | {} |", seen.len());
+    println!("| **oversold seats** | **{oversold}** |");
+    println!(
+        "| winners' confirms that booked (201) | {booked} of {} |",
+        won.len()
+    );
+    println!("| FLOOR seats booked afterwards | {booked_seats} |");
+    println!(
+        "| DynamoDB requests during the rush | {rush_requests} ({:.1} per hold attempt) |",
+        rush_requests as f64 / clients as f64
+    );
+    println!("| rush wall time | {rush_secs:.1} s |");
+    println!(
+        "| hold latency under the rush p50 / p99 | {:.0} ms / {:.0} ms |",
+        percentile(&hold_latency, 0.5),
+        percentile(&hold_latency, 0.99)
+    );
+    app.store
+        .client()
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await?;
     Ok(())
 }

@@ -81,8 +81,13 @@ pub mod aws {
     /// local runtime, tests and benchmarks never consult the default
     /// credential chain (which would try the instance metadata address).
     pub fn local_client(endpoint: &str) -> Client {
+        Client::from_conf(local_config(endpoint).build())
+    }
+
+    /// The configuration behind `local_client`, to add interceptors to.
+    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
         use aws_sdk_dynamodb::config::{Credentials, Region};
-        let conf = aws_sdk_dynamodb::Config::builder()
+        aws_sdk_dynamodb::Config::builder()
             .behavior_version_latest()
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
@@ -93,7 +98,5 @@ pub mod aws {
                 None,
                 "evently-local",
             ))
-            .build();
-        Client::from_conf(conf)
     }
 }
