@@ -109,28 +109,19 @@ impl Store {
 
     /// A user's bookings, newest first.
     pub async fn user_bookings(&self, user_id: &str) -> Result<Vec<Booking>, StoreError> {
-        let mut bookings = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::user_bookings(user_id)))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items() {
-                bookings.push(serde_dynamo::from_item(item.clone())?);
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(bookings),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(keys::user_bookings(user_id)))
+            .scan_index_forward(false);
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .collect()
     }
 
     /// Confirmed → cancelled with the refund and fee, seats released (to
@@ -217,29 +208,16 @@ impl Store {
     /// Whether anyone is waiting for this event (the waitlist issue writes
     /// the entries; until then this is always false).
     pub async fn has_waiting(&self, event_id: &str) -> Result<bool, StoreError> {
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .filter_expression("#status = :waiting")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
-                .expression_attribute_values(":waiting", s("waiting"))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            if out.count > 0 {
-                return Ok(true);
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(false),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .filter_expression("#status = :waiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
+            .expression_attribute_values(":waiting", s("waiting"))
+            .consistent_read(true);
+        Ok(self.query_count(query).await? > 0)
     }
 }

@@ -46,6 +46,45 @@ impl Store {
     }
 }
 
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+impl Store {
+    /// Every item a query matches, following `LastEvaluatedKey` page by page.
+    pub(crate) async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start).send().await?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// How many items a query (with `Select::Count`) matches, over all pages.
+    pub(crate) async fn query_count(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<u32, StoreError> {
+        let query = query.select(aws_sdk_dynamodb::types::Select::Count);
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start).send().await?;
+            count += out.count as u32;
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(count),
+            }
+        }
+    }
+}
+
 /// A string attribute of an item, or an error naming what is missing.
 pub(crate) fn attr_s<'a>(
     item: &'a std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use evently_core::venue::SeatPosition;
 use evently_core::{Money, Seat, SeatState};
@@ -130,27 +130,19 @@ impl Store {
         event_id: &str,
         section_id: &str,
     ) -> Result<Vec<Seat>, StoreError> {
-        let mut seats = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items() {
-                seats.push(seat_of(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
+            .consistent_read(true);
+        let mut seats = self
+            .query_all(query)
+            .await?
+            .iter()
+            .map(seat_of)
+            .collect::<Result<Vec<_>, _>>()?;
         seats.sort_by_key(|seat| (seat.row, seat.number));
         Ok(seats)
     }
@@ -162,31 +154,18 @@ impl Store {
         section_id: &str,
         now: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        let mut count = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .filter_expression(SEAT_FREE_FILTER)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
-                .expression_attribute_values(":available", s("available"))
-                .expression_attribute_values(":held", s("held"))
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            count += out.count as u32;
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => break,
-            }
-        }
-        Ok(count)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .filter_expression(SEAT_FREE_FILTER)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
+            .expression_attribute_values(":available", s("available"))
+            .expression_attribute_values(":held", s("held"))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .consistent_read(true);
+        self.query_count(query).await
     }
 }
