@@ -87,11 +87,15 @@ impl Router {
     }
 
     /// The most specific route for the path (literal segments beat
-    /// parameters, as in API Gateway), and whether only the method differed.
-    fn find(&self, method: &str, path: &str) -> Result<(Handler, HashMap<String, String>), bool> {
+    /// parameters, as in API Gateway), or the methods the path does serve.
+    fn find(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> Result<(Handler, HashMap<String, String>), Vec<String>> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut best: Option<(&Bound, HashMap<String, String>)> = None;
-        let mut path_matched = false;
+        let mut allowed = Vec::new();
         for route in &self.routes {
             if route.segments.len() != parts.len() {
                 continue;
@@ -113,7 +117,7 @@ impl Router {
             if !matched {
                 continue;
             }
-            path_matched = true;
+            allowed.push(route.method.clone());
             if route.method != method && route.method != "ANY" {
                 continue;
             }
@@ -124,7 +128,7 @@ impl Router {
                 best = Some((route, params));
             }
         }
-        best.map(|(r, p)| (r.handler, p)).ok_or(path_matched)
+        best.map(|(r, p)| (r.handler, p)).ok_or(allowed)
     }
 }
 
@@ -136,6 +140,15 @@ fn percent_decode(s: &str) -> String {
 }
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// A 405 with the `Allow` header RFC 9110 asks for.
+fn with_allow(resp: lambda_http::Response<lambda_http::Body>, allowed: String) -> HyperResponse {
+    let mut resp = to_hyper(resp);
+    if let Ok(v) = allowed.parse() {
+        resp.headers_mut().insert(hyper::header::ALLOW, v);
+    }
+    resp
+}
 
 fn to_hyper(resp: lambda_http::Response<lambda_http::Body>) -> HyperResponse {
     let (parts, body) = resp.into_parts();
@@ -163,17 +176,24 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         if let Some(dev) = self.dev.get(&path) {
+            if parts.method != hyper::Method::GET {
+                return with_allow(
+                    ApiError::MethodNotAllowed(format!("{} is not served on {path}", parts.method))
+                        .into_response(),
+                    "GET".into(),
+                );
+            }
             return dev(self.app).await;
         }
         let (handler, params) = match self.router.find(parts.method.as_str(), &path) {
             Ok(found) => found,
-            Err(path_matched) => {
-                let err = if path_matched {
-                    ApiError::MethodNotAllowed(format!("{} is not served on {path}", parts.method))
-                } else {
-                    ApiError::NotFound(format!("no route for {path}"))
-                };
-                return to_hyper(err.into_response());
+            Err(allowed) if !allowed.is_empty() => {
+                let err =
+                    ApiError::MethodNotAllowed(format!("{} is not served on {path}", parts.method));
+                return with_allow(err.into_response(), allowed.join(", "));
+            }
+            Err(_) => {
+                return to_hyper(ApiError::NotFound(format!("no route for {path}")).into_response())
             }
         };
         let bytes = match Limited::new(body, LAMBDA_PAYLOAD_LIMIT).collect().await {

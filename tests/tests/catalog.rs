@@ -187,10 +187,19 @@ async fn bad_catalog_queries_are_400_and_unknown_events_404() {
         )
         .await;
     assert_eq!(status, 404);
-    let (status, _) = stack
-        .post(&format!("{EVENTS}/{demo}"), &serde_json::json!({}))
-        .await;
-    assert_eq!(status, 405);
+    let resp = stack
+        .http
+        .post(stack.url(&format!("{EVENTS}/{demo}")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
+    let (status, _) = stack.get(&format!("{EVENTS}?cursor="), None).await;
+    assert_eq!(status, 200, "an empty cursor is the first page");
 }
 
 #[tokio::test]

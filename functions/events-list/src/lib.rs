@@ -43,6 +43,7 @@ async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             })?,
     };
     let cursor = query_param(&req, "cursor")
+        .filter(|c| !c.is_empty())
         .map(|c| {
             Cursor::decode(&c)
                 .ok_or_else(|| ApiError::BadRequest("`cursor` is not one this API issued".into()))
