@@ -19,5 +19,8 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("bookings-mine", bookings_mine::handler),
         ("bookings-get", bookings_get::handler),
         ("bookings-cancel", bookings_cancel::handler),
+        ("waitlist-join", waitlist_join::handler),
+        ("waitlist-status", waitlist_status::handler),
+        ("waitlist-leave", waitlist_leave::handler),
     ]
 }

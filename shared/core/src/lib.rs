@@ -13,6 +13,7 @@ pub mod policy;
 pub mod seat;
 pub mod user;
 pub mod venue;
+pub mod waitlist;
 
 pub use booking::{Booking, BookingStatus};
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -25,6 +26,7 @@ pub use policy::{CancellationPolicy, FeeType};
 pub use seat::{Seat, SeatState, SeatStatus};
 pub use user::{Role, User};
 pub use venue::{SectionTemplate, VenueTemplate};
+pub use waitlist::{EntryStatus, Preferences, WaitlistEntry};
 
 /// A rule of the domain was broken by the input; the message is for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

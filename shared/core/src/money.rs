@@ -31,13 +31,18 @@ impl Money {
         let m: Money = s
             .parse()
             .map_err(|_| Invalid::new(field, format!("`{s}` is not an amount like 120.00")))?;
-        if m.0 < 0 {
+        m.check_price(field)
+    }
+
+    /// A price must be between zero and `MAX_PRICE_CENTS`.
+    pub fn check_price(self, field: &'static str) -> Result<Self, Invalid> {
+        if self.0 < 0 {
             return Err(Invalid::new(field, "must not be negative"));
         }
-        if m.0 > MAX_PRICE_CENTS {
+        if self.0 > MAX_PRICE_CENTS {
             return Err(Invalid::new(field, "is larger than any ticket price"));
         }
-        Ok(m)
+        Ok(self)
     }
 }
 

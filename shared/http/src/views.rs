@@ -228,3 +228,33 @@ pub async fn own_booking(
         _ => Err(missing()),
     }
 }
+
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    pub id: String,
+    pub event_id: String,
+    pub quantity: u32,
+    pub preferences: evently_core::Preferences,
+    pub status: evently_core::EntryStatus,
+    /// 1-based among entries still waiting; null once no longer waiting.
+    pub position: Option<u32>,
+    pub joined_at: String,
+}
+
+impl EntryView {
+    pub async fn of(app: &App, entry: &evently_core::WaitlistEntry) -> Result<Self, ApiError> {
+        let position = match entry.status {
+            evently_core::EntryStatus::Waiting => Some(app.store.waitlist_position(entry).await?),
+            _ => None,
+        };
+        Ok(Self {
+            id: entry.id.clone(),
+            event_id: entry.event_id.clone(),
+            quantity: entry.quantity,
+            preferences: entry.preferences.clone(),
+            status: entry.status,
+            position,
+            joined_at: rfc3339(entry.joined_at),
+        })
+    }
+}

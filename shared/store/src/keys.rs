@@ -79,3 +79,17 @@ pub fn event_waitlist(event_id: &str) -> String {
 pub fn idempotency(scope: &str, key: &str) -> (String, String) {
     (format!("IDEMPOTENCY#{scope}#{key}"), "IDEMPOTENCY".into())
 }
+
+/// Entries sort by their ULID: first come, first served.
+pub fn waitlist_entry_sk(entry_id: &str) -> String {
+    format!("ENTRY#{entry_id}")
+}
+
+pub fn user_waitlist(user_id: &str) -> String {
+    format!("USER#{user_id}#WAITLIST")
+}
+
+/// The user's current entry for an event: one active entry at most.
+pub fn waitlist_guard(user_id: &str, event_id: &str) -> (String, String) {
+    (format!("USER#{user_id}"), format!("WAITLIST#{event_id}"))
+}

@@ -12,6 +12,7 @@ mod seats;
 mod tx;
 mod users;
 mod venues;
+mod waitlist;
 
 use aws_sdk_dynamodb::Client;
 
@@ -21,6 +22,7 @@ pub use error::StoreError;
 pub use holds::HoldError;
 pub use idempotency::Begin;
 pub use seats::SEAT_FREE_FILTER;
+pub use waitlist::JoinError;
 
 /// The single table. Cheap to clone: the SDK client is reference-counted.
 #[derive(Clone, Debug)]

@@ -1,0 +1,187 @@
+//! Waitlist entries, in FIFO order within their event's partition, plus a
+//! per-user guard item that keeps one active entry per user per event.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use evently_core::{EntryStatus, WaitlistEntry};
+
+use crate::tx::{build_err, cancellation_reasons, s};
+use crate::{attr_s, keys, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    #[error("already in line for this event")]
+    AlreadyActive,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn status_str(status: EntryStatus) -> &'static str {
+    match status {
+        EntryStatus::Waiting => "waiting",
+        EntryStatus::Offered => "offered",
+        EntryStatus::Booked => "booked",
+        EntryStatus::Expired => "expired",
+        EntryStatus::Left => "left",
+    }
+}
+
+fn entry_item(entry: &WaitlistEntry) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(entry)?;
+    item.insert(keys::PK.into(), s(keys::event_waitlist(&entry.event_id)));
+    item.insert(keys::SK.into(), s(keys::waitlist_entry_sk(&entry.id)));
+    item.insert("entity".into(), s("waitlist_entry"));
+    item.insert(keys::GSI1PK.into(), s(keys::user_waitlist(&entry.user_id)));
+    item.insert(
+        keys::GSI1SK.into(),
+        s(format!("{}#{}", entry.event_id, entry.id)),
+    );
+    Ok(item)
+}
+
+impl Store {
+    /// Puts the user in line: the entry and the user's guard in one
+    /// transaction, refused while the user has an active entry.
+    pub async fn join_waitlist(&self, entry: &WaitlistEntry) -> Result<(), JoinError> {
+        let put_entry = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(entry_item(entry)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_err)?;
+        let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
+        let put_guard = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(gpk))
+            .item(keys::SK, s(gsk))
+            .item("entity", s("waitlist_guard"))
+            .item("entry_id", s(&entry.id))
+            .item("status", s(status_str(entry.status)))
+            .condition_expression(
+                "attribute_not_exists(PK) OR NOT (#status IN (:waiting, :offered))",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":waiting", s("waiting"))
+            .expression_attribute_values(":offered", s("offered"))
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_entry).build())
+            .transact_items(TransactWriteItem::builder().put(put_guard).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if cancellation_reasons(&e).is_some() => Err(JoinError::AlreadyActive),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    /// The user's latest entry for the event, active or not.
+    pub async fn user_entry(
+        &self,
+        user_id: &str,
+        event_id: &str,
+    ) -> Result<Option<WaitlistEntry>, StoreError> {
+        let Some(guard) = self
+            .get_item(keys::waitlist_guard(user_id, event_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let entry_id = attr_s(&guard, "entry_id")?;
+        let key = (
+            keys::event_waitlist(event_id),
+            keys::waitlist_entry_sk(entry_id),
+        );
+        match self.get_item(key).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// 1-based place among the entries still waiting: a keyed count of the
+    /// waiting entries that joined earlier, never a scan.
+    pub async fn waitlist_position(&self, entry: &WaitlistEntry) -> Result<u32, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK < :mine")
+            .filter_expression("#status = :waiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::event_waitlist(&entry.event_id)))
+            .expression_attribute_values(":mine", s(keys::waitlist_entry_sk(&entry.id)))
+            .expression_attribute_values(":waiting", s("waiting"))
+            .consistent_read(true);
+        Ok(self.query_count(query).await? + 1)
+    }
+
+    /// The entries still waiting for an event, first come first.
+    pub async fn waiting_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .filter_expression("#status = :waiting")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
+            .expression_attribute_values(":waiting", s("waiting"))
+            .consistent_read(true);
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Moves an entry (and its guard) from one status to another; false when
+    /// it was no longer in `from`.
+    pub async fn set_entry_status(
+        &self,
+        entry: &WaitlistEntry,
+        from: EntryStatus,
+        to: EntryStatus,
+    ) -> Result<bool, StoreError> {
+        let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
+        let guard = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(gpk))
+            .key(keys::SK, s(gsk))
+            .update_expression("SET #status = :to")
+            .condition_expression("#status = :from AND entry_id = :entry")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(status_str(to)))
+            .expression_attribute_values(":from", s(status_str(from)))
+            .expression_attribute_values(":entry", s(&entry.id))
+            .build()
+            .map_err(build_err)?;
+        let own = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
+            .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
+            .update_expression("SET #status = :to")
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(status_str(to)))
+            .expression_attribute_values(":from", s(status_str(from)))
+            .build()
+            .map_err(build_err)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(own).build())
+            .transact_items(TransactWriteItem::builder().update(guard).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
