@@ -24,3 +24,7 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("waitlist-leave", waitlist_leave::handler),
     ]
 }
+
+/// Functions driven by event sources rather than routes; the local runtime
+/// runs them from `events.rs` (stream poller, queue poller, schedule).
+pub const EVENT_FUNCTIONS: [&str; 3] = ["waitlist-stream", "waitlist-worker", "waitlist-sweeper"];

@@ -10,8 +10,10 @@
 //! Event sources (stream, SQS, schedule, TTL, mailbox) join `gateway` as
 //! background pollers with the waitlist issue.
 
+pub mod events;
 pub mod functions;
 pub mod gateway;
+pub mod mailbox;
 pub mod provision;
 pub mod seed;
 pub mod template;
@@ -29,6 +31,7 @@ pub async fn start_gateway(
     app: &'static App,
     template: &template::Template,
     addr: SocketAddr,
+    aws_endpoint: &str,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Box<dyn std::error::Error + Send + Sync>> {
     let router = gateway::Router::new(&template.routes, &functions::http_handlers())?;
     let mut dev: HashMap<String, gateway::DevRoute> = HashMap::new();
@@ -37,10 +40,56 @@ pub async fn start_gateway(
         "/_dev/health".into(),
         Arc::new(move |app: &'static App| async move { health(app, routes).await }.boxed()),
     );
+    let endpoint = aws_endpoint.to_owned();
+    dev.insert(
+        "/_dev/mailbox.json".into(),
+        Arc::new(move |_app: &'static App| {
+            let endpoint = endpoint.clone();
+            async move {
+                match mailbox::messages(&endpoint).await {
+                    Ok(m) => dev_response(
+                        200,
+                        "application/json",
+                        serde_json::json!({ "messages": m }).to_string(),
+                    ),
+                    Err(e) => dev_response(503, "text/plain", e),
+                }
+            }
+            .boxed()
+        }),
+    );
+    let endpoint = aws_endpoint.to_owned();
+    dev.insert(
+        "/_dev/mailbox".into(),
+        Arc::new(move |_app: &'static App| {
+            let endpoint = endpoint.clone();
+            async move {
+                match mailbox::messages(&endpoint).await {
+                    Ok(m) => dev_response(200, "text/html; charset=utf-8", mailbox::page(&m)),
+                    Err(e) => dev_response(503, "text/plain", e),
+                }
+            }
+            .boxed()
+        }),
+    );
     let listener = gateway::bind(addr).await?;
     let bound = listener.local_addr()?;
     let gw = Arc::new(gateway::Gateway { app, router, dev });
     Ok((bound, tokio::spawn(gateway::serve(listener, gw))))
+}
+
+fn dev_response(
+    status: u16,
+    content_type: &'static str,
+    body: String,
+) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+    let mut resp = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+    resp.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    resp
 }
 
 async fn health(
@@ -74,4 +123,117 @@ async fn health(
         hyper::header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// What `start_event_sources` started.
+pub struct EventSources {
+    pub engine: &'static evently_waitlist::Engine,
+    pub queues: events::Queues,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Settings of the local event sources.
+#[derive(Debug, Clone)]
+pub struct EventSettings {
+    pub sender: String,
+    pub public_base_url: String,
+    pub stream_poll: std::time::Duration,
+    pub sweep_every: std::time::Duration,
+    pub ttl_every: std::time::Duration,
+    pub engine: evently_waitlist::EngineConfig,
+}
+
+impl EventSettings {
+    pub fn from_env(public_base_url: String) -> Self {
+        let secs = |name: &str, default: f64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v > 0.0)
+                .map_or(
+                    std::time::Duration::from_secs_f64(default),
+                    std::time::Duration::from_secs_f64,
+                )
+        };
+        let mut engine = evently_waitlist::EngineConfig::from_env();
+        engine.public_base_url = public_base_url.clone();
+        Self {
+            sender: std::env::var("SENDER_EMAIL").unwrap_or_else(|_| "offers@evently.test".into()),
+            public_base_url,
+            stream_poll: secs("STREAM_POLL_SECONDS", 0.2),
+            sweep_every: secs("SWEEP_INTERVAL_SECONDS", 60.0),
+            ttl_every: secs("TTL_SWEEP_SECONDS", 60.0),
+            engine,
+        }
+    }
+}
+
+/// Provisions the queues and the SES sender of the template and starts the
+/// stream poller, queue poller, sweeper schedule and TTL emulation.
+pub async fn start_event_sources(
+    app: &'static App,
+    template: &template::Template,
+    endpoint: &str,
+    settings: EventSettings,
+) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
+    let sqs = evently_notify::local::sqs(endpoint);
+    let ses = evently_notify::local::ses(endpoint);
+    let table = app.store.table().to_owned();
+    let queues = events::provision_queues(&sqs, template, &table).await?;
+    ses.verify_email_identity()
+        .email_address(&settings.sender)
+        .send()
+        .await?;
+    let engine: &'static evently_waitlist::Engine = Box::leak(Box::new(evently_waitlist::Engine {
+        store: app.store.clone(),
+        mailer: evently_notify::Mailer::new(ses, settings.sender.clone()),
+        clock: app.clock.clone(),
+        config: settings.engine.clone(),
+    }));
+    let waitlist_url = queues
+        .get("WaitlistQueue")
+        .ok_or("template has no WaitlistQueue")?
+        .clone();
+    let queue = evently_notify::Queue::new(sqs, waitlist_url);
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "evently-local",
+            ))
+            .build(),
+    );
+    let dynamodb = app.store.client().clone();
+    let stream_task = events::poll_stream(
+        streams,
+        dynamodb.clone(),
+        table.clone(),
+        queue.clone(),
+        settings.stream_poll,
+    );
+    let tasks = vec![
+        tokio::spawn(async move {
+            if let Err(e) = stream_task.await {
+                tracing::error!(error = %e, "stream poller stopped");
+            }
+        }),
+        tokio::spawn(async move {
+            if let Err(e) = events::poll_queue(engine, queue).await {
+                tracing::error!(error = %e, "queue poller stopped");
+            }
+        }),
+        tokio::spawn(events::tick_sweeper(engine, settings.sweep_every)),
+        tokio::spawn(events::expire_ttl(dynamodb, table, settings.ttl_every)),
+    ];
+    Ok(EventSources {
+        engine,
+        queues,
+        tasks,
+    })
 }

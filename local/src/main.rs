@@ -119,13 +119,19 @@ async fn main() -> Result<(), Error> {
         Config::from_env(),
     )?));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let (bound, server) = start_gateway(app, &template, addr).await?;
+    let (bound, server) = start_gateway(app, &template, addr, &endpoint).await?;
+    let settings = evently_local::EventSettings::from_env(format!("http://{bound}"));
+    let sender = settings.sender.clone();
+    let sources = evently_local::start_event_sources(app, &template, &endpoint, settings).await?;
     println!(
-        "\nEvently local stack ready in {:.1}s\n  API        http://{bound}/api/v1/events\n  health     http://{bound}/_dev/health\n  AWS        {endpoint} (table `{table}`)\n  routes     {} from template.yaml\n  demo users user1@example.com, user2@example.com, user3@example.com, organizer@example.com\n             password `{DEMO_PASSWORD}`; try \"{DEMO_NIGHT}\"\nCtrl-C stops everything.",
+        "\nEvently local stack ready in {:.1}s\n  API        http://{bound}/api/v1/events\n  health     http://{bound}/_dev/health\n  AWS        {endpoint} (table `{table}`)\n  routes     {} from template.yaml; stream, queue, sweeper and TTL running\n  email from {sender}\n  demo users user1@example.com, user2@example.com, user3@example.com, organizer@example.com\n             password `{DEMO_PASSWORD}`; try \"{DEMO_NIGHT}\"\nCtrl-C stops everything.",
         started.elapsed().as_secs_f64(),
         template.routes.len()
     );
     tokio::signal::ctrl_c().await?;
     server.abort();
+    for task in sources.tasks {
+        task.abort();
+    }
     Ok(())
 }

@@ -25,6 +25,8 @@ pub struct Template {
     pub routes: Vec<Route>,
     pub functions: Vec<(String, String)>,
     pub tables: Vec<TableSpec>,
+    /// SQS queues: logical id and properties.
+    pub queues: Vec<(String, Value)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,7 @@ impl Template {
         let mut routes = Vec::new();
         let mut functions = Vec::new();
         let mut tables = Vec::new();
+        let mut queues = Vec::new();
         for (id, res) in resources {
             let id = id.as_str().unwrap_or_default().to_owned();
             match str_at(res, &["Type"]) {
@@ -96,6 +99,9 @@ impl Template {
                         });
                     }
                 }
+                Some("AWS::SQS::Queue") => {
+                    queues.push((id, res.get("Properties").cloned().unwrap_or(Value::Null)));
+                }
                 Some("AWS::DynamoDB::Table") => tables.push(TableSpec {
                     logical_id: id,
                     properties: res.get("Properties").cloned().unwrap_or(Value::Null),
@@ -107,6 +113,7 @@ impl Template {
             routes,
             functions,
             tables,
+            queues,
         })
     }
 }

@@ -28,6 +28,8 @@ pub fn template() -> Template {
 
 pub struct Stack {
     pub app: &'static App,
+    pub events: Option<evently_local::EventSources>,
+    pub endpoint: String,
     /// The handlers' clock: tests move it instead of sleeping.
     pub clock: Arc<FixedClock>,
     pub base: String,
@@ -41,6 +43,29 @@ impl Stack {
     }
 
     pub async fn start_with(size: Option<SeedSize>, config: Config) -> Stack {
+        Self::start_full(size, config, None).await
+    }
+
+    /// With the waitlist's event sources running (stream poller, queue
+    /// worker, sweeper every `sweep` interval) and this engine config.
+    pub async fn start_with_waitlist(
+        size: Option<SeedSize>,
+        engine: evently_waitlist::EngineConfig,
+        sweep: std::time::Duration,
+    ) -> Stack {
+        Self::start_full(size, Config::default(), Some((engine, sweep))).await
+    }
+
+    async fn start_full(
+        size: Option<SeedSize>,
+        config: Config,
+        waitlist: Option<(evently_waitlist::EngineConfig, std::time::Duration)>,
+    ) -> Stack {
+        // RUST_LOG=info shows what the handlers and event sources did.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let endpoint = std::env::var("AWS_ENDPOINT_URL")
             .expect("AWS_ENDPOINT_URL is not set: run the tests through scripts/test, which starts the local AWS endpoint");
         assert!(
@@ -66,10 +91,32 @@ impl Stack {
             app,
             &template,
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            &endpoint,
         )
         .await
         .expect("gateway starts");
+        let events = match waitlist {
+            Some((mut engine, sweep)) => {
+                engine.public_base_url = format!("http://{addr}");
+                let settings = evently_local::EventSettings {
+                    sender: "offers@evently.test".into(),
+                    public_base_url: engine.public_base_url.clone(),
+                    stream_poll: std::time::Duration::from_millis(100),
+                    sweep_every: sweep,
+                    ttl_every: std::time::Duration::from_secs(3600),
+                    engine,
+                };
+                Some(
+                    evently_local::start_event_sources(app, &template, &endpoint, settings)
+                        .await
+                        .expect("event sources start"),
+                )
+            }
+            None => None,
+        };
         Stack {
+            events,
+            endpoint: endpoint.clone(),
             app,
             clock,
             base: format!("http://{addr}"),
@@ -174,6 +221,29 @@ impl Stack {
             .await;
         assert_eq!(status, 200, "login {email}: {body}");
         body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Emails the local endpoint captured, newest first (from /_dev/mailbox.json).
+    pub async fn mailbox(&self) -> Vec<Value> {
+        let (status, body) = self.get("/_dev/mailbox.json", None).await;
+        assert_eq!(status, 200, "{body}");
+        body["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits (polling, bounded) until `check` holds; panics after `secs`.
+    pub async fn eventually<F, Fut>(&self, what: &str, secs: u64, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < deadline {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("timed out after {secs}s waiting for: {what}");
     }
 
     /// The id of a seeded event by name.

@@ -32,6 +32,11 @@ fn template_functions_crates_and_local_handlers_match_one_to_one() {
     let local: BTreeSet<String> = http_handlers()
         .iter()
         .map(|(name, _)| (*name).to_owned())
+        .chain(
+            evently_local::functions::EVENT_FUNCTIONS
+                .iter()
+                .map(|n| (*n).to_owned()),
+        )
         .collect();
     assert_eq!(
         in_template,
@@ -43,7 +48,14 @@ fn template_functions_crates_and_local_handlers_match_one_to_one() {
         "template.yaml vs local/src/functions.rs"
     );
     let routed: BTreeSet<String> = t.routes.iter().map(|r| r.function.clone()).collect();
-    assert_eq!(routed, in_template, "every HTTP function has a route");
+    let http: BTreeSet<String> = http_handlers()
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    assert_eq!(
+        routed, http,
+        "every HTTP function has a route, and only those"
+    );
     let mut routes: Vec<(String, String)> = t
         .routes
         .iter()
@@ -172,4 +184,23 @@ fn openapi_documents_every_route_of_the_template() {
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
     assert_eq!(documented, routed);
+}
+
+#[test]
+fn the_event_function_samples_decode_as_their_lambda_events() {
+    let read =
+        |name: &str| std::fs::read_to_string(repo_root().join("events").join(name)).expect(name);
+    let stream: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_str(&read("waitlist-stream.json")).expect("DynamoDB stream event");
+    let record = &stream.records[0];
+    let new: serde_json::Value =
+        serde_dynamo::from_item(record.change.new_image.clone()).expect("image");
+    assert_eq!(new["status"], "reserved");
+    let sqs: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(&read("waitlist-worker.json")).expect("SQS event");
+    let body: evently_waitlist::SeatsReleased =
+        serde_json::from_str(sqs.records[0].body.as_deref().unwrap_or("")).expect("message");
+    assert_eq!(body.seat_ids.len(), 2);
+    let _: aws_lambda_events::event::eventbridge::EventBridgeEvent =
+        serde_json::from_str(&read("waitlist-sweeper.json")).expect("scheduled event");
 }

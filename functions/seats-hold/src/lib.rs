@@ -22,6 +22,40 @@ struct HoldRequest {
     seat_ids: Vec<String>,
 }
 
+/// "Book from the email link": when the seats asked for are exactly a live
+/// waitlist offer made to this user, the answer is that offer's hold.
+async fn own_offer(app: &App, wanted: &Hold) -> Result<Option<Hold>, ApiError> {
+    let seats = app
+        .store
+        .section_seats(&wanted.event_id, &wanted.section_id)
+        .await?;
+    let mut holds = seats
+        .iter()
+        .filter(|s| wanted.seat_ids.contains(&s.id))
+        .map(|s| match &s.state {
+            evently_core::SeatState::Held {
+                hold_id, holder_id, ..
+            } if *holder_id == wanted.user_id => Some(hold_id.clone()),
+            _ => None,
+        });
+    let Some(Some(first)) = holds.next() else {
+        return Ok(None);
+    };
+    if !holds.all(|h| h.as_deref() == Some(first.as_str())) {
+        return Ok(None);
+    }
+    let Some(existing) = app.store.get_hold(&first).await? else {
+        return Ok(None);
+    };
+    let mut mine = existing.seat_ids.clone();
+    mine.sort();
+    let same_seats = mine == wanted.seat_ids;
+    Ok(
+        (existing.offer.is_some() && existing.is_live(app.clock.now()) && same_seats)
+            .then_some(existing),
+    )
+}
+
 pub fn handler(app: &'static App, req: Request) -> Reply {
     reply(hold_seats(app, req))
 }
@@ -63,11 +97,15 @@ async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
         status: HoldStatus::Active,
         created_at: now,
         expires_at: now + Duration::seconds(app.config.hold_ttl_secs),
+        offer: None,
     };
     let max = app.config.max_held_seats_per_user as u32;
     match app.store.create_hold(&hold, now, max).await {
         Ok(()) => created(&HoldView::from(&hold)),
         Err(HoldError::Conflict(taken)) => {
+            if let Some(offer) = own_offer(app, &hold).await? {
+                return created(&HoldView::from(&offer));
+            }
             let ids: Vec<String> = taken.iter().map(ToString::to_string).collect();
             let mut extras = Map::new();
             extras.insert("conflicting_seat_ids".into(), json!(ids));

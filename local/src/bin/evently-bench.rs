@@ -245,9 +245,13 @@ async fn main() -> Result<(), Error> {
         b"bench-signing-key-of-at-least-32-bytes",
         Config::default(),
     )?));
-    let (addr, _task) =
-        evently_local::start_gateway(app, &template, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await?;
+    let (addr, _task) = evently_local::start_gateway(
+        app,
+        &template,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        &endpoint,
+    )
+    .await?;
     let demo = seeded
         .events
         .iter()

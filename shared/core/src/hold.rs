@@ -29,6 +29,9 @@ pub struct Hold {
     pub status: HoldStatus,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Set when the hold is a waitlist offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<crate::OfferRef>,
 }
 
 impl Hold {

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use evently_core::{Booking, Hold};
+use evently_core::{Booking, EntryStatus, Hold, WaitlistEntry};
 
 use crate::holds::guard_release;
 use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
@@ -91,8 +91,25 @@ impl Store {
             .map_err(build_err)?;
         req = req
             .transact_items(self.hold_status_update(hold, "confirmed")?)
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(guard_release(self, hold)?);
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        for item in guard_release(self, hold)? {
+            req = req.transact_items(item);
+        }
+        if let Some(offer) = &hold.offer {
+            // Booking an offer closes it and the waitlist entry it served.
+            let entry = WaitlistEntry {
+                id: offer.entry_id.clone(),
+                user_id: hold.user_id.clone(),
+                event_id: hold.event_id.clone(),
+                quantity: hold.seat_ids.len() as u32,
+                preferences: Default::default(),
+                status: EntryStatus::Offered,
+                joined_at: hold.created_at,
+            };
+            for item in self.offer_taken_items(&offer.claim_token, &entry)? {
+                req = req.transact_items(item);
+            }
+        }
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if cancellation_reasons(&e).is_some() => Err(ConfirmError::HoldNotActive),

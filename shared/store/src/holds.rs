@@ -63,9 +63,21 @@ pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, 
     Ok(item)
 }
 
-/// Removes a hold from its holder's guard (confirm, release); bumps the
-/// version so a concurrent hold by the same user re-reads.
-pub(crate) fn guard_release(store: &Store, hold: &Hold) -> Result<TransactWriteItem, StoreError> {
+/// The items that take a hold off its holder's guard (confirm, release):
+/// none for a waitlist offer, which never counted against the user's cap.
+pub(crate) fn guard_release(
+    store: &Store,
+    hold: &Hold,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    if hold.offer.is_some() {
+        return Ok(Vec::new());
+    }
+    guard_release_item(store, hold).map(|item| vec![item])
+}
+
+/// Removes a hold from its holder's guard; bumps the version so a
+/// concurrent hold by the same user re-reads.
+fn guard_release_item(store: &Store, hold: &Hold) -> Result<TransactWriteItem, StoreError> {
     let (pk, sk) = keys::hold_guard(&hold.user_id, &hold.event_id);
     let update = Update::builder()
         .table_name(&store.table)
@@ -265,9 +277,10 @@ impl Store {
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        req = req
-            .transact_items(self.hold_status_update(hold, "released")?)
-            .transact_items(guard_release(self, hold)?);
+        req = req.transact_items(self.hold_status_update(hold, "released")?);
+        for item in guard_release(self, hold)? {
+            req = req.transact_items(item);
+        }
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
@@ -278,11 +291,13 @@ impl Store {
     /// Marks an expired hold released without touching seats (they are free
     /// already, and may belong to someone else by now).
     pub async fn retire_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
-        let req = self
+        let mut req = self
             .client
             .transact_write_items()
-            .transact_items(self.hold_status_update(hold, "released")?)
-            .transact_items(guard_release(self, hold)?);
+            .transact_items(self.hold_status_update(hold, "released")?);
+        for item in guard_release(self, hold)? {
+            req = req.transact_items(item);
+        }
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if cancellation_reasons(&e).is_some() => Ok(false),

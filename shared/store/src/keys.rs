@@ -93,3 +93,23 @@ pub fn user_waitlist(user_id: &str) -> String {
 pub fn waitlist_guard(user_id: &str, event_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), format!("WAITLIST#{event_id}"))
 }
+
+/// An offer by its claim token (the token is the credential of the claim link).
+pub fn offer(claim_token: &str) -> (String, String) {
+    (format!("OFFER#{claim_token}"), "OFFER".into())
+}
+
+pub fn user_notifications(user_id: &str) -> String {
+    format!("USER#{user_id}#NOTIFICATIONS")
+}
+
+pub fn notification(
+    user_id: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    id: &str,
+) -> (String, String) {
+    (
+        user_notifications(user_id),
+        format!("{}#{id}", evently_core::clock::rfc3339(created_at)),
+    )
+}

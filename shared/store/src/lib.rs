@@ -8,6 +8,7 @@ mod error;
 mod holds;
 mod idempotency;
 pub mod keys;
+mod offers;
 mod seats;
 mod tx;
 mod users;

@@ -1,0 +1,60 @@
+//! The table's stream → the waitlist queue. Seats that became `reserved`
+//! are grouped per release and sent as `SeatsReleased` messages. A send that
+//! fails reports the first stream record of its group as the batch item
+//! failure, so Lambda retries from there (and bisects, per template.yaml).
+
+use evently_notify::Queue;
+use evently_waitlist::stream::{released, Change};
+use serde_json::{json, Value};
+
+/// One stream record: its sequence number and images.
+pub struct Record {
+    pub sequence_number: String,
+    pub change: Change,
+}
+
+/// Sends the messages the records call for; returns the sequence numbers to
+/// report as failed (empty when all went out).
+pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
+    // Grouped over the whole batch: one cancellation's seats travel together.
+    let (sequences, changes): (Vec<String>, Vec<Change>) = records
+        .into_iter()
+        .map(|r| (r.sequence_number, r.change))
+        .unzip();
+    for (first, msg) in released(&changes) {
+        if let Err(e) = queue.send(&msg).await {
+            tracing::error!(error = %e, sequence = %sequences[first], "could not queue released seats");
+            // Lambda retries from the first failed record; later ones wait.
+            return vec![sequences[first].clone()];
+        }
+    }
+    Vec::new()
+}
+
+fn plain(item: &serde_dynamo::Item) -> Option<Value> {
+    serde_dynamo::from_item::<_, Value>(item.clone()).ok()
+}
+
+/// The Lambda handler: decodes the DynamoDB stream event and reports
+/// partial batch failures (`ReportBatchItemFailures`).
+pub async fn handler(
+    queue: &Queue,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>,
+) -> Result<Value, lambda_runtime::Error> {
+    let records = event
+        .payload
+        .records
+        .iter()
+        .map(|r| Record {
+            sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
+            change: Change {
+                old: plain(&r.change.old_image),
+                new: plain(&r.change.new_image),
+            },
+        })
+        .collect();
+    let failed = forward(queue, records).await;
+    Ok(
+        json!({ "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
+    )
+}

@@ -1,0 +1,265 @@
+//! The event sources AWS would drive, run in-process: the table's stream
+//! into the stream function, the waitlist queue into the worker (deleting
+//! only what succeeded; the queue's redrive policy moves poison messages to
+//! the dead-letter queue), the sweeper's schedule, and TTL deletion (moto
+//! never expires items). Also provisions the template's queues and the SES
+//! sender identity.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use evently_notify::Queue;
+use evently_waitlist::stream::Change;
+use evently_waitlist::Engine;
+use serde_json::Value;
+use serde_yaml::Value as Yaml;
+
+use crate::template::Template;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Queue URLs by logical id.
+pub type Queues = HashMap<String, String>;
+
+/// Creates every queue of the template (named `<prefix>-<LogicalId>`), with
+/// redrive policies pointing at the template's dead-letter queues.
+pub async fn provision_queues(
+    sqs: &aws_sdk_sqs::Client,
+    template: &Template,
+    prefix: &str,
+) -> Result<Queues, Error> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let mut urls = Queues::new();
+    let mut arns: HashMap<String, String> = HashMap::new();
+    // Dead-letter queues (no redrive of their own) first.
+    let mut ordered: Vec<&(String, Yaml)> = template.queues.iter().collect();
+    ordered.sort_by_key(|(_, p)| p.get("RedrivePolicy").is_some());
+    for (id, props) in ordered {
+        let name = format!("{prefix}-{id}");
+        let mut req = sqs.create_queue().queue_name(&name);
+        // Locally a failed message comes back after 1 s rather than after
+        // the template's visibility timeout, so redrive happens in seconds.
+        req = req.attributes(QueueAttributeName::VisibilityTimeout, "1");
+        if let Some(policy) = props.get("RedrivePolicy") {
+            let target = policy
+                .get("deadLetterTargetArn")
+                .and_then(getatt_target)
+                .ok_or("RedrivePolicy without deadLetterTargetArn")?;
+            let target_arn = arns
+                .get(&target)
+                .ok_or(format!("dead-letter queue {target} not provisioned"))?;
+            let max = policy
+                .get("maxReceiveCount")
+                .and_then(Yaml::as_u64)
+                .unwrap_or(4);
+            req = req.attributes(
+                QueueAttributeName::RedrivePolicy,
+                serde_json::json!({"deadLetterTargetArn": target_arn, "maxReceiveCount": max})
+                    .to_string(),
+            );
+        }
+        let url = req.send().await?.queue_url().unwrap_or_default().to_owned();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await?;
+        let arn = attrs
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .cloned()
+            .unwrap_or_default();
+        arns.insert(id.clone(), arn);
+        urls.insert(id.clone(), url);
+    }
+    Ok(urls)
+}
+
+/// `!GetAtt X.Arn` → "X" (however the YAML library presents the tag).
+fn getatt_target(v: &Yaml) -> Option<String> {
+    let text = match v {
+        Yaml::Tagged(t) => t.value.as_str(),
+        other => other.as_str(),
+    }?;
+    Some(text.trim_end_matches(".Arn").to_owned())
+}
+
+/// Follows the table's stream from now on and forwards its records to the
+/// stream function, as the DynamoDB event source mapping would.
+pub async fn poll_stream(
+    streams: aws_sdk_dynamodbstreams::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    queue: Queue,
+    every: Duration,
+) -> Result<(), Error> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let arn = dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await?
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .ok_or("table has no stream")?
+        .to_owned();
+    let desc = streams.describe_stream().stream_arn(&arn).send().await?;
+    let shard = desc
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.shard_id())
+        .ok_or("stream has no shard")?
+        .to_owned();
+    let mut iterator = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::Latest)
+        .send()
+        .await?
+        .shard_iterator()
+        .map(str::to_owned);
+    while let Some(it) = iterator.take() {
+        let out = match streams.get_records().shard_iterator(&it).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e), "stream read failed");
+                tokio::time::sleep(every).await;
+                iterator = Some(it);
+                continue;
+            }
+        };
+        let records: Vec<waitlist_stream::Record> = out
+            .records()
+            .iter()
+            .filter_map(|r| {
+                let d = r.dynamodb()?;
+                let plain = |img: Option<
+                    &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+                >| {
+                    img.and_then(|i| serde_dynamo::from_item::<_, Value>(i.clone()).ok())
+                };
+                Some(waitlist_stream::Record {
+                    sequence_number: d.sequence_number().unwrap_or_default().to_owned(),
+                    change: Change {
+                        old: plain(d.old_image()),
+                        new: plain(d.new_image()),
+                    },
+                })
+            })
+            .collect();
+        let next = out.next_shard_iterator().map(str::to_owned);
+        if !records.is_empty() {
+            let failed = waitlist_stream::forward(&queue, records).await;
+            if !failed.is_empty() {
+                // Retry the same batch, as the event source mapping would.
+                tokio::time::sleep(every).await;
+                iterator = Some(it);
+                continue;
+            }
+        }
+        iterator = next;
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
+}
+
+/// Feeds the waitlist queue to the worker, deleting only what succeeded.
+pub async fn poll_queue(engine: &'static Engine, queue: Queue) -> Result<(), Error> {
+    loop {
+        let out = match queue
+            .client()
+            .receive_message()
+            .queue_url(queue.url())
+            .max_number_of_messages(10)
+            // No long polling: the local endpoint answers one request at a
+            // time, and a waiting receive would stall every other caller.
+            .wait_time_seconds(0)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "queue read failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let messages = out.messages();
+        if messages.is_empty() {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            continue;
+        }
+        let batch: Vec<(String, String)> = messages
+            .iter()
+            .map(|m| {
+                (
+                    m.message_id().unwrap_or_default().to_owned(),
+                    m.body().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let failed = waitlist_worker::process(engine, batch).await;
+        for m in messages {
+            if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+                continue; // comes back after the visibility timeout
+            }
+            if let Some(receipt) = m.receipt_handle() {
+                queue
+                    .client()
+                    .delete_message()
+                    .queue_url(queue.url())
+                    .receipt_handle(receipt)
+                    .send()
+                    .await?;
+            }
+        }
+    }
+}
+
+/// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS).
+pub async fn tick_sweeper(engine: &'static Engine, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = engine.sweep().await {
+            tracing::warn!(error = %e, "sweep failed");
+        }
+    }
+}
+
+/// Deletes items whose `ttl` has passed, as DynamoDB's TTL eventually
+/// would (it may lag up to 48 h; nothing here depends on it).
+pub async fn expire_ttl(dynamodb: aws_sdk_dynamodb::Client, table: String, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let now = chrono::Utc::now().timestamp().to_string();
+        let mut start = None;
+        loop {
+            let page = dynamodb
+                .scan()
+                .table_name(&table)
+                .filter_expression("#ttl < :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", AttributeValue::N(now.clone()))
+                .projection_expression("PK, SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await;
+            let Ok(page) = page else { break };
+            for key in page.items() {
+                let _ = dynamodb
+                    .delete_item()
+                    .table_name(&table)
+                    .set_key(Some(key.clone()))
+                    .send()
+                    .await;
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+    }
+}

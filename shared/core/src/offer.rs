@@ -1,0 +1,89 @@
+//! Waitlist offers and the notifications that announce them. An offer is a
+//! real hold for the matched user plus an unguessable claim token.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Money, SeatId};
+
+/// On a hold that is an offer: which entry it serves and its claim token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferRef {
+    pub entry_id: String,
+    pub claim_token: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Open,
+    /// Booked by its user.
+    Taken,
+    /// Not claimed in time.
+    Expired,
+    /// Taken back: the email could not be delivered, or the user left.
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub claim_token: String,
+    pub hold_id: String,
+    pub entry_id: String,
+    pub user_id: String,
+    pub event_id: String,
+    pub section_id: String,
+    pub seat_ids: Vec<SeatId>,
+    pub total_price: Money,
+    pub status: OfferStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationStatus {
+    Pending,
+    Sent,
+    Failed,
+    Bounced,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub subject: String,
+    pub channel: String,
+    pub status: NotificationStatus,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the next attempt is due while pending.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The offer it announces.
+    pub claim_token: String,
+}
+
+/// Backoff before attempt `n + 1` after `n` failed attempts: 30 s, 60 s,
+/// 120 s, … capped at 15 minutes.
+pub fn retry_delay_secs(failed_attempts: u32) -> i64 {
+    (30i64 << failed_attempts.saturating_sub(1).min(5)).min(900)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(
+            (1..=7).map(retry_delay_secs).collect::<Vec<_>>(),
+            [30, 60, 120, 240, 480, 900, 900]
+        );
+    }
+}

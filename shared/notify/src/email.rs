@@ -1,0 +1,170 @@
+use minijinja::Environment;
+use serde::Serialize;
+
+/// What an offer email says. Dates are already formatted for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfferEmail {
+    pub name: String,
+    pub event_name: String,
+    pub starts_at: String,
+    pub venue: String,
+    pub section: String,
+    pub seats: Vec<String>,
+    pub total_price: String,
+    pub currency: String,
+    pub expires_at: String,
+    pub claim_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // HTML-escape the .html template only (by file name), plain text stays plain.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    // Compiled-in: a Lambda has no template files next to it.
+    let templates = [
+        ("offer.html", include_str!("../templates/offer.html")),
+        ("offer.txt", include_str!("../templates/offer.txt")),
+    ];
+    for (name, source) in templates {
+        if let Err(e) = env.add_template(name, source) {
+            tracing::error!(template = name, error = %e, "email template does not parse");
+        }
+    }
+    env
+}
+
+pub fn render_offer(email: &OfferEmail) -> Result<Rendered, minijinja::Error> {
+    let env = environment();
+    let subject = format!(
+        "Your seats for {} are held until {}",
+        email.event_name, email.expires_at
+    );
+    let ctx =
+        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
+    Ok(Rendered {
+        html: env.get_template("offer.html")?.render(&ctx)?,
+        text: env.get_template("offer.txt")?.render(&ctx)?,
+        subject,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// SES refused this message (unverified sender, bad address…):
+    /// retrying the same message will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// Throttling, network, service trouble: worth retrying later.
+    #[error("not sent: {0}")]
+    Transient(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    client: aws_sdk_ses::Client,
+    sender: String,
+}
+
+impl Mailer {
+    pub fn new(client: aws_sdk_ses::Client, sender: impl Into<String>) -> Self {
+        Self {
+            client,
+            sender: sender.into(),
+        }
+    }
+
+    pub fn sender(&self) -> &str {
+        &self.sender
+    }
+
+    /// Sends one email; returns SES's message id.
+    pub async fn send(&self, to: &str, mail: &Rendered) -> Result<String, SendError> {
+        use aws_sdk_ses::types::{Body, Content, Destination, Message};
+        let content = |s: &str| Content::builder().data(s).charset("UTF-8").build();
+        let build = |r: Result<Content, aws_sdk_ses::error::BuildError>| {
+            r.map_err(|e| SendError::Rejected(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(build(content(&mail.subject))?)
+            .body(
+                Body::builder()
+                    .html(build(content(&mail.html))?)
+                    .text(build(content(&mail.text))?)
+                    .build(),
+            )
+            .build();
+        let result = self
+            .client
+            .send_email()
+            .source(&self.sender)
+            .destination(Destination::builder().to_addresses(to).build())
+            .message(message)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.message_id().to_owned()),
+            Err(e) => {
+                let text = aws_sdk_ses::error::DisplayErrorContext(&e).to_string();
+                match e.as_service_error() {
+                    Some(se)
+                        if se.is_message_rejected()
+                            || se.is_mail_from_domain_not_verified_exception() =>
+                    {
+                        Err(SendError::Rejected(text))
+                    }
+                    _ => Err(SendError::Transient(text)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offer_names_event_seats_price_expiry_and_link_and_escapes_html() {
+        let mail = render_offer(&OfferEmail {
+            name: "Ben <b>".into(),
+            event_name: "Evently Demo Night".into(),
+            starts_at: "Friday 25 December 2026, 19:00 UTC".into(),
+            venue: "Evently Studio, Berlin".into(),
+            section: "Section A".into(),
+            seats: vec!["A-1-1".into(), "A-1-2".into()],
+            total_price: "240.00".into(),
+            currency: "USD".into(),
+            expires_at: "20:15 UTC on 25 November 2026".into(),
+            claim_url: "http://127.0.0.1:3000/api/v1/waitlist/offers/abc".into(),
+        })
+        .expect("renders");
+        for body in [&mail.html, &mail.text] {
+            for needle in [
+                "Evently Demo Night",
+                "A-1-1, A-1-2",
+                "240.00 USD",
+                "20:15 UTC",
+                "/waitlist/offers/abc",
+                "Evently Studio, Berlin",
+            ] {
+                assert!(body.contains(needle), "{needle} missing from {body}");
+            }
+        }
+        assert!(mail.html.contains("Ben &lt;b&gt;"), "HTML is escaped");
+        assert!(mail.text.contains("Ben <b>"), "text is not");
+        assert!(mail.subject.contains("Evently Demo Night"));
+    }
+}

@@ -1,0 +1,383 @@
+//! Offers (a real hold for the matched waitlist entry, plus its claim token
+//! and the notification announcing it), written in one transaction with the
+//! seats they take; and the notification records.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use evently_core::{
+    EntryStatus, Hold, Notification, NotificationStatus, Offer, OfferStatus, SeatId, SeatState,
+    WaitlistEntry,
+};
+
+use crate::holds::hold_item;
+use crate::tx::{build_err, cancellation_reasons, n, s};
+use crate::{keys, Store, StoreError};
+
+/// GSI2 partition of open offers, sorted by expiry: what the sweeper reads.
+const OPEN_OFFERS: &str = "OFFERS#OPEN";
+/// GSI2 partition of notifications still to send, sorted by due time.
+const PENDING_NOTIFICATIONS: &str = "NOTIFY#PENDING";
+
+fn due_key(at: DateTime<Utc>, id: &str) -> String {
+    format!("{:012}#{id}", at.timestamp().max(0))
+}
+
+fn offer_item(offer: &Offer) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::offer(&offer.claim_token);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(offer)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("offer"));
+    item.insert(keys::GSI2PK.into(), s(OPEN_OFFERS));
+    item.insert(
+        keys::GSI2SK.into(),
+        s(due_key(offer.expires_at, &offer.claim_token)),
+    );
+    Ok(item)
+}
+
+fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::notification(&note.user_id, note.created_at, &note.id);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(note)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("notification"));
+    if note.status == NotificationStatus::Pending {
+        item.insert(keys::GSI2PK.into(), s(PENDING_NOTIFICATIONS));
+        item.insert(
+            keys::GSI2SK.into(),
+            s(due_key(note.next_attempt_at, &note.id)),
+        );
+    }
+    Ok(item)
+}
+
+fn entry_transition(
+    store: &Store,
+    entry: &WaitlistEntry,
+    from: &str,
+    to: &str,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let own = Update::builder()
+        .table_name(&store.table)
+        .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
+        .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
+        .update_expression("SET #status = :to")
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":from", s(from))
+        .build()
+        .map_err(build_err)?;
+    let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
+    let guard = Update::builder()
+        .table_name(&store.table)
+        .key(keys::PK, s(gpk))
+        .key(keys::SK, s(gsk))
+        .update_expression("SET #status = :to")
+        .condition_expression("#status = :from AND entry_id = :entry")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":from", s(from))
+        .expression_attribute_values(":entry", s(&entry.id))
+        .build()
+        .map_err(build_err)?;
+    Ok([
+        TransactWriteItem::builder().update(own).build(),
+        TransactWriteItem::builder().update(guard).build(),
+    ])
+}
+
+/// An entry of the event's waitlist by id (for offers, which know it).
+fn entry_stub(offer: &Offer) -> WaitlistEntry {
+    WaitlistEntry {
+        id: offer.entry_id.clone(),
+        user_id: offer.user_id.clone(),
+        event_id: offer.event_id.clone(),
+        quantity: offer.seat_ids.len() as u32,
+        preferences: Default::default(),
+        status: EntryStatus::Offered,
+        joined_at: offer.created_at,
+    }
+}
+
+impl Store {
+    /// The seats of a section reserved for the waitlist, in seat order.
+    pub async fn reserved_seats(
+        &self,
+        event_id: &str,
+        section_id: &str,
+    ) -> Result<Vec<SeatId>, StoreError> {
+        let all = self.section_seats(event_id, section_id).await?;
+        Ok(all
+            .into_iter()
+            .filter(|seat| seat.state == SeatState::Reserved)
+            .map(|seat| seat.id)
+            .collect())
+    }
+
+    /// Makes the offer: reserved seats → held by the offer's hold, entry
+    /// waiting → offered, offer and notification written, all or nothing.
+    /// False when the seats or the entry changed first.
+    pub async fn create_offer(
+        &self,
+        offer: &Offer,
+        hold: &Hold,
+        entry: &WaitlistEntry,
+        note: &Notification,
+    ) -> Result<bool, StoreError> {
+        let mut req = self.client.transact_write_items();
+        for seat in &hold.seat_ids {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression("SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp")
+                .condition_expression("#status = :reserved")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":reserved", s("reserved"))
+                .expression_attribute_values(":hold", s(&hold.id))
+                .expression_attribute_values(":user", s(&hold.user_id))
+                .expression_attribute_values(":exp", n(hold.expires_at.timestamp()))
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(build_err)
+                .map(|p| TransactWriteItem::builder().put(p).build())
+        };
+        req = req
+            .transact_items(put(hold_item(hold)?)?)
+            .transact_items(put(offer_item(offer)?)?)
+            .transact_items(put(notification_item(note)?)?);
+        for item in entry_transition(self, entry, "waiting", "offered")? {
+            req = req.transact_items(item);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Seats still reserved go back to the public, one by one (each
+    /// conditional, so a seat someone was offered meanwhile is left alone).
+    pub async fn release_reserved(
+        &self,
+        event_id: &str,
+        section_id: &str,
+        seats: &[SeatId],
+    ) -> Result<(), StoreError> {
+        for seat in seats {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::section_seats(event_id, section_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression("SET #status = :available")
+                .condition_expression("#status = :reserved")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s("available"))
+                .expression_attribute_values(":reserved", s("reserved"))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn get_offer(&self, claim_token: &str) -> Result<Option<Offer>, StoreError> {
+        match self.get_item(keys::offer(claim_token)).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Ends an open offer (expired or withdrawn): its seats go back to
+    /// `reserved` for the next in line, the hold is released, the entry ends
+    /// as `expired`. False when it was no longer open (claimed at the last
+    /// second, or ended by someone else).
+    pub async fn end_offer(
+        &self,
+        offer: &Offer,
+        hold: &Hold,
+        to: OfferStatus,
+    ) -> Result<bool, StoreError> {
+        let to = match to {
+            OfferStatus::Expired => "expired",
+            OfferStatus::Withdrawn => "withdrawn",
+            OfferStatus::Open | OfferStatus::Taken => {
+                return Err(StoreError::Backend(
+                    "end_offer ends an offer; use confirm to take it".into(),
+                ))
+            }
+        };
+        let (pk, sk) = keys::offer(&offer.claim_token);
+        let close = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #status = :to REMOVE GSI2PK, GSI2SK")
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to))
+            .expression_attribute_values(":open", s("open"))
+            .build()
+            .map_err(build_err)?;
+        let mut req = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(close).build())
+            .transact_items(self.hold_status_update(hold, "released")?);
+        for seat in &hold.seat_ids {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression(
+                    "SET #status = :reserved, released_from = :hold REMOVE hold_id, holder_id, hold_expires_at",
+                )
+                .condition_expression("#status = :held AND hold_id = :hold")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":reserved", s("reserved"))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":hold", s(&hold.id))
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        for item in entry_transition(self, &entry_stub(offer), "offered", "expired")? {
+            req = req.transact_items(item);
+        }
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The transaction items that close an offer as taken when its hold is
+    /// confirmed (used by `confirm_hold`).
+    pub(crate) fn offer_taken_items(
+        &self,
+        offer_token: &str,
+        entry: &WaitlistEntry,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let (pk, sk) = keys::offer(offer_token);
+        let close = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #status = :taken REMOVE GSI2PK, GSI2SK")
+            .condition_expression("#status = :open")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":taken", s("taken"))
+            .expression_attribute_values(":open", s("open"))
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![TransactWriteItem::builder().update(close).build()];
+        items.extend(entry_transition(self, entry, "offered", "booked")?);
+        Ok(items)
+    }
+
+    /// Open offers whose time ran out by `now`.
+    pub async fn offers_due(&self, now: DateTime<Utc>) -> Result<Vec<Offer>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI2)
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
+            .expression_attribute_values(":pk", s(OPEN_OFFERS))
+            .expression_attribute_values(":now", s(due_key(now, "~")));
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .filter(|o: &Result<Offer, _>| {
+                o.as_ref().map_or(true, |o| o.status == OfferStatus::Open)
+            })
+            .collect()
+    }
+
+    /// Pending notifications due for an attempt by `now`.
+    pub async fn notifications_due(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI2)
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
+            .expression_attribute_values(":pk", s(PENDING_NOTIFICATIONS))
+            .expression_attribute_values(":now", s(due_key(now, "~")));
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .collect()
+    }
+
+    /// Rewrites a notification after an attempt (sent, failed, or pending
+    /// with a later due time). Conditioned on the attempts count it was read
+    /// with, so two senders cannot both record the same attempt.
+    pub async fn save_notification(
+        &self,
+        note: &Notification,
+        read_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(notification_item(note)?))
+            .condition_expression("attempts = :read")
+            .expression_attribute_values(":read", n(read_attempts))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A user's notifications, newest first.
+    pub async fn user_notifications(&self, user_id: &str) -> Result<Vec<Notification>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::user_notifications(user_id)))
+            .scan_index_forward(false);
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .collect()
+    }
+}

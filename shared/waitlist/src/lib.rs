@@ -1,0 +1,363 @@
+//! The waitlist engine, shared by the worker and the sweeper.
+//!
+//! Seats reach the waitlist by becoming `reserved` (a cancellation while
+//! people wait, an offer that expired or was withdrawn). The table's stream
+//! turns every such change into a `SeatsReleased` message; the worker calls
+//! `hand_out`, which offers the seats to the first matching entries as real
+//! holds and emails them. `sweep` ends offers whose time ran out (their seats
+//! become reserved again, so the stream cascades them to the next person) and
+//! retries emails that have not gone out. Every step is a conditional write,
+//! so redelivered messages, the sweeper and a user booking at the last second
+//! can race safely: only seats still `reserved` are ever handed out.
+
+pub mod stream;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use evently_core::offer::retry_delay_secs;
+use evently_core::waitlist::{assign, FreedSeats};
+use evently_core::{
+    Clock, Hold, HoldStatus, Notification, NotificationStatus, Offer, OfferRef, OfferStatus,
+    SeatId, WaitlistEntry,
+};
+use evently_notify::{render_offer, Mailer, OfferEmail, SendError};
+use evently_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// The message on the waitlist queue: seats of one section became reserved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatsReleased {
+    pub event_id: String,
+    pub section_id: String,
+    pub seat_ids: Vec<SeatId>,
+    /// What released them (a booking or an offer's hold), for the logs.
+    pub released_from: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub offer_ttl_secs: i64,
+    pub max_email_attempts: u32,
+    /// Where claim links point: `<base>/api/v1/waitlist/offers/<token>`.
+    pub public_base_url: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            offer_ttl_secs: 900,
+            max_email_attempts: 3,
+            public_base_url: "http://127.0.0.1:3000".into(),
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn from_env() -> Self {
+        let d = Self::default();
+        let num = |name: &str, default: i64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &i64| *v > 0)
+                .unwrap_or(default)
+        };
+        Self {
+            offer_ttl_secs: num("OFFER_TTL_SECONDS", d.offer_ttl_secs),
+            max_email_attempts: num("MAX_EMAIL_ATTEMPTS", i64::from(d.max_email_attempts)) as u32,
+            public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or(d.public_base_url),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// What one `hand_out` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HandOut {
+    pub offers: Vec<String>,
+    pub released_to_public: Vec<SeatId>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub offers_expired: usize,
+    pub emails_retried: usize,
+}
+
+pub struct Engine {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub clock: Arc<dyn Clock>,
+    pub config: EngineConfig,
+}
+
+impl Engine {
+    /// From the Lambda environment: `TABLE_NAME`, `SENDER_EMAIL`, the
+    /// settings of `EngineConfig::from_env`, and the SDK's own variables.
+    pub async fn from_env() -> Result<Self, String> {
+        let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+        let sender = std::env::var("SENDER_EMAIL").map_err(|_| "SENDER_EMAIL is not set")?;
+        let aws = evently_store::aws::load().await;
+        Ok(Self {
+            store: Store::new(evently_store::aws::Client::new(&aws), table),
+            mailer: Mailer::new(aws_sdk_ses::Client::new(&aws), sender),
+            clock: Arc::new(evently_core::SystemClock),
+            config: EngineConfig::from_env(),
+        })
+    }
+}
+
+fn claim_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%A %-d %B %Y, %H:%M UTC").to_string()
+}
+
+impl Engine {
+    /// Offers the still-reserved seats of `msg` to the first matching
+    /// entries, FIFO; seats nobody matches go back to the public.
+    pub async fn hand_out(&self, msg: &SeatsReleased) -> Result<HandOut, EngineError> {
+        let event = self
+            .store
+            .get_event(&msg.event_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("event {}", msg.event_id)))?;
+        let section = event
+            .section(&msg.section_id)
+            .ok_or_else(|| EngineError::Missing(format!("section {}", msg.section_id)))?
+            .clone();
+        let mut done = HandOut::default();
+        // A round restarts when a write finds the world changed (an entry
+        // left, another worker took the seats); a few rounds always settle.
+        for _ in 0..5 {
+            // Every reserved seat of the section, not only the message's: the
+            // stream may split one release over several batches, and seats
+            // reserved earlier wait just the same.
+            let reserved = self.store.reserved_seats(&event.id, &section.id).await?;
+            if reserved.is_empty() {
+                return Ok(done);
+            }
+            let entries = self.store.waiting_entries(&event.id).await?;
+            let freed = FreedSeats {
+                section_id: section.id.clone(),
+                price: section.price,
+                seats: reserved,
+            };
+            let (assignments, rest) = assign(&entries, &freed);
+            let mut raced = false;
+            for a in assignments {
+                let Some(entry) = entries.iter().find(|e| e.id == a.entry_id) else {
+                    continue;
+                };
+                match self
+                    .offer(entry, &section.id, section.price, a.seats)
+                    .await?
+                {
+                    Some((token, note)) => {
+                        done.offers.push(token);
+                        self.deliver(note).await?;
+                    }
+                    None => {
+                        raced = true;
+                        break;
+                    }
+                }
+            }
+            if raced {
+                continue;
+            }
+            self.store
+                .release_reserved(&event.id, &section.id, &rest)
+                .await?;
+            done.released_to_public.extend(rest);
+            return Ok(done);
+        }
+        Ok(done)
+    }
+
+    async fn offer(
+        &self,
+        entry: &WaitlistEntry,
+        section_id: &str,
+        price: evently_core::Money,
+        seats: Vec<SeatId>,
+    ) -> Result<Option<(String, Notification)>, EngineError> {
+        let now = self.clock.now();
+        let expires_at = now + Duration::seconds(self.config.offer_ttl_secs);
+        let token = claim_token();
+        let total = price * seats.len() as i64;
+        let hold = Hold {
+            id: evently_core::new_id(),
+            user_id: entry.user_id.clone(),
+            event_id: entry.event_id.clone(),
+            section_id: section_id.to_owned(),
+            seat_ids: seats.clone(),
+            total_price: total,
+            status: HoldStatus::Active,
+            created_at: now,
+            expires_at,
+            offer: Some(OfferRef {
+                entry_id: entry.id.clone(),
+                claim_token: token.clone(),
+            }),
+        };
+        let offer = Offer {
+            claim_token: token.clone(),
+            hold_id: hold.id.clone(),
+            entry_id: entry.id.clone(),
+            user_id: entry.user_id.clone(),
+            event_id: entry.event_id.clone(),
+            section_id: section_id.to_owned(),
+            seat_ids: seats,
+            total_price: total,
+            status: OfferStatus::Open,
+            created_at: now,
+            expires_at,
+        };
+        let note = Notification {
+            id: hold.id.clone(),
+            user_id: entry.user_id.clone(),
+            kind: "waitlist_offer".into(),
+            subject: String::new(),
+            channel: "email".into(),
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            created_at: now,
+            sent_at: None,
+            last_error: None,
+            next_attempt_at: now,
+            claim_token: token.clone(),
+        };
+        if self.store.create_offer(&offer, &hold, entry, &note).await? {
+            tracing::info!(entry = %entry.id, offer = %token, seats = offer.seat_ids.len(), "waitlist offer made");
+            Ok(Some((token, note)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// One attempt to email a pending notification. On the last failed
+    /// attempt the notification is `failed` and its offer is withdrawn, so
+    /// its seats go to the next person in line.
+    pub async fn deliver(&self, mut note: Notification) -> Result<NotificationStatus, EngineError> {
+        if note.status != NotificationStatus::Pending {
+            return Ok(note.status);
+        }
+        let now = self.clock.now();
+        let read_attempts = note.attempts;
+        let offer = self
+            .store
+            .get_offer(&note.claim_token)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("offer of notification {}", note.id)))?;
+        if offer.status != OfferStatus::Open {
+            // Nothing left to announce (booked, expired or withdrawn).
+            note.status = NotificationStatus::Failed;
+            note.last_error = Some(format!("offer is {:?}; not sent", offer.status).to_lowercase());
+            self.store.save_notification(&note, read_attempts).await?;
+            return Ok(note.status);
+        }
+        let user = self
+            .store
+            .get_user(&offer.user_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("user {}", offer.user_id)))?;
+        let event = self
+            .store
+            .get_event(&offer.event_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("event {}", offer.event_id)))?;
+        let section = event
+            .section(&offer.section_id)
+            .map_or(offer.section_id.clone(), |s| s.name.clone());
+        let mail = render_offer(&OfferEmail {
+            name: user.name.clone(),
+            event_name: event.name.clone(),
+            starts_at: when(event.starts_at),
+            venue: format!("{}, {}", event.venue.name, event.venue.city),
+            section,
+            seats: offer.seat_ids.iter().map(ToString::to_string).collect(),
+            total_price: offer.total_price.to_string(),
+            currency: event.currency.clone(),
+            expires_at: when(offer.expires_at),
+            claim_url: format!(
+                "{}/api/v1/waitlist/offers/{}",
+                self.config.public_base_url.trim_end_matches('/'),
+                offer.claim_token
+            ),
+        })
+        .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
+        note.subject = mail.subject.clone();
+        note.attempts += 1;
+        match self.mailer.send(&user.email, &mail).await {
+            Ok(message_id) => {
+                note.status = NotificationStatus::Sent;
+                note.sent_at = Some(now);
+                note.last_error = None;
+                tracing::info!(notification = %note.id, %message_id, "offer email sent");
+            }
+            Err(e) => {
+                note.last_error = Some(e.to_string());
+                if note.attempts >= self.config.max_email_attempts {
+                    note.status = NotificationStatus::Failed;
+                } else {
+                    note.next_attempt_at = now + Duration::seconds(retry_delay_secs(note.attempts));
+                }
+                let permanent = matches!(e, SendError::Rejected(_));
+                tracing::warn!(notification = %note.id, attempts = note.attempts, permanent, error = %e, "offer email not sent");
+            }
+        }
+        if !self.store.save_notification(&note, read_attempts).await? {
+            // Another sender recorded this attempt first.
+            return Ok(note.status);
+        }
+        if note.status == NotificationStatus::Failed {
+            self.withdraw(&offer).await?;
+        }
+        Ok(note.status)
+    }
+
+    /// Takes an offer back; its seats become reserved again, which the
+    /// stream turns into a hand-out to the next matching entry.
+    pub async fn withdraw(&self, offer: &Offer) -> Result<bool, EngineError> {
+        self.end(offer, OfferStatus::Withdrawn).await
+    }
+
+    async fn end(&self, offer: &Offer, to: OfferStatus) -> Result<bool, EngineError> {
+        let hold = self
+            .store
+            .get_hold(&offer.hold_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("hold {}", offer.hold_id)))?;
+        Ok(self.store.end_offer(offer, &hold, to).await?)
+    }
+
+    /// The scheduled sweep: expire offers whose time ran out and retry
+    /// emails that are due.
+    pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
+        let now = self.clock.now();
+        let mut report = SweepReport::default();
+        for offer in self.store.offers_due(now).await? {
+            if self.end(&offer, OfferStatus::Expired).await? {
+                report.offers_expired += 1;
+                tracing::info!(offer = %offer.claim_token, "waitlist offer expired");
+            }
+        }
+        for note in self.store.notifications_due(now).await? {
+            self.deliver(note).await?;
+            report.emails_retried += 1;
+        }
+        Ok(report)
+    }
+}

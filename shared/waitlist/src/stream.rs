@@ -1,0 +1,129 @@
+//! From table stream records to waitlist messages: every seat that becomes
+//! `reserved` (from booked by a cancellation, from held when an offer ends)
+//! is grouped with the seats released by the same write into one
+//! `SeatsReleased` message.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::SeatsReleased;
+
+#[derive(Debug, Deserialize)]
+struct SeatImage {
+    entity: Option<String>,
+    event_id: Option<String>,
+    section_id: Option<String>,
+    seat_id: Option<String>,
+    status: Option<String>,
+    released_from: Option<String>,
+}
+
+fn image(v: Option<&Value>) -> Option<SeatImage> {
+    v.and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// Old and new images of one stream record, as plain JSON (see
+/// `serde_dynamo::from_item`).
+pub struct Change {
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// The messages these changes call for, in first-seen order, each with the
+/// index of the first change that contributed to it.
+pub fn released(changes: &[Change]) -> Vec<(usize, SeatsReleased)> {
+    let mut groups: Vec<(usize, SeatsReleased)> = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        let Some(new) = image(change.new.as_ref()) else {
+            continue;
+        };
+        let old_status = image(change.old.as_ref()).and_then(|o| o.status);
+        let became_reserved = new.entity.as_deref() == Some("seat")
+            && new.status.as_deref() == Some("reserved")
+            && old_status.as_deref() != Some("reserved");
+        if !became_reserved {
+            continue;
+        }
+        let (Some(event_id), Some(section_id), Some(seat)) =
+            (new.event_id, new.section_id, new.seat_id)
+        else {
+            continue;
+        };
+        let Ok(seat) = seat.parse() else { continue };
+        let from = new.released_from.unwrap_or_default();
+        let existing = groups.iter_mut().find(|(_, m)| {
+            m.event_id == event_id && m.section_id == section_id && m.released_from == from
+        });
+        match existing {
+            Some((_, msg)) => msg.seat_ids.push(seat),
+            None => groups.push((
+                index,
+                SeatsReleased {
+                    event_id,
+                    section_id,
+                    seat_ids: vec![seat],
+                    released_from: from,
+                },
+            )),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn seat(id: &str, status: &str, from: &str) -> Value {
+        json!({"entity": "seat", "event_id": "E", "section_id": "A", "seat_id": id, "status": status, "released_from": from})
+    }
+
+    #[test]
+    fn seats_becoming_reserved_are_grouped_by_what_released_them() {
+        let changes = vec![
+            Change {
+                old: Some(seat("A-1-1", "booked", "")),
+                new: Some(seat("A-1-1", "reserved", "b1")),
+            },
+            Change {
+                old: Some(seat("A-1-3", "held", "")),
+                new: Some(seat("A-1-3", "reserved", "h9")),
+            },
+            Change {
+                old: Some(seat("A-1-2", "booked", "")),
+                new: Some(seat("A-1-2", "reserved", "b1")),
+            },
+            // not a release: already reserved, or not to reserved, or not a seat
+            Change {
+                old: Some(seat("A-1-4", "reserved", "b0")),
+                new: Some(seat("A-1-4", "reserved", "b0")),
+            },
+            Change {
+                old: Some(seat("A-1-5", "held", "")),
+                new: Some(seat("A-1-5", "available", "")),
+            },
+            Change {
+                old: None,
+                new: Some(json!({"entity": "booking", "status": "reserved"})),
+            },
+            Change {
+                old: Some(seat("A-1-6", "booked", "")),
+                new: None,
+            },
+        ];
+        let msgs: Vec<SeatsReleased> = released(&changes).into_iter().map(|(_, m)| m).collect();
+        assert_eq!(
+            released(&changes)
+                .iter()
+                .map(|(i, _)| *i)
+                .collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].released_from, "b1");
+        let ids: Vec<String> = msgs[0].seat_ids.iter().map(ToString::to_string).collect();
+        assert_eq!(ids, ["A-1-1", "A-1-2"]);
+        assert_eq!(msgs[1].released_from, "h9");
+    }
+}
