@@ -11,16 +11,44 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   deep-copy whole tables (see patches.py).
 """
 import argparse
+import json
 import sys
 import threading
 
 import patches
 
 
+MAILBOX_PATH = "/_evently/ses/messages"
+
+
+def sent_messages() -> list:
+    """Every email SES accepted, oldest first, for the local mailbox. moto's
+    /moto-api/data.json has them too, but it serialises every model of every
+    service (thousands of table items) on each call."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    out = []
+    for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
+        for m in getattr(backend, "sent_messages", []):
+            if not hasattr(m, "body"):
+                continue  # templated or raw sends: not used by Evently
+            out.append({"id": m.id, "source": m.source, "subject": m.subject,
+                        "body": m.body, "to": m.destinations.get("ToAddresses", []),
+                        "region": region})
+    return out
+
+
 def serialised(app):
     lock = threading.Lock()
 
     def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") == MAILBOX_PATH:
+            with lock:
+                body = json.dumps({"messages": sent_messages()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
         with lock:
             # Materialise the body inside the lock: moto builds responses
             # lazily in places.

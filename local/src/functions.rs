@@ -22,6 +22,8 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("waitlist-join", waitlist_join::handler),
         ("waitlist-status", waitlist_status::handler),
         ("waitlist-leave", waitlist_leave::handler),
+        ("offers-get", offers_get::handler),
+        ("notifications-mine", notifications_mine::handler),
     ]
 }
 

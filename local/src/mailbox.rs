@@ -5,17 +5,15 @@
 use serde_json::{json, Value};
 
 pub async fn messages(endpoint: &str) -> Result<Vec<Value>, String> {
-    let url = format!("{}/moto-api/data.json", endpoint.trim_end_matches('/'));
+    // Served by local/moto/server.py next to the AWS API.
+    let url = format!("{}/_evently/ses/messages", endpoint.trim_end_matches('/'));
     let data: Value = reqwest::get(&url)
         .await
         .map_err(|e| e.to_string())?
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let sent = data["ses"]["Message"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let sent = data["messages"].as_array().cloned().unwrap_or_default();
     Ok(sent
         .iter()
         .rev()
@@ -23,7 +21,7 @@ pub async fn messages(endpoint: &str) -> Result<Vec<Value>, String> {
             json!({
                 "id": m["id"],
                 "from": m["source"],
-                "to": m["destinations"]["ToAddresses"],
+                "to": m["to"],
                 "subject": m["subject"],
                 "html": m["body"],
                 "text": Value::Null,

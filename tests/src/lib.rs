@@ -53,13 +53,33 @@ impl Stack {
         engine: evently_waitlist::EngineConfig,
         sweep: std::time::Duration,
     ) -> Stack {
-        Self::start_full(size, Config::default(), Some((engine, sweep))).await
+        Self::start_full(
+            size,
+            Config::default(),
+            Some((engine, sweep, "offers@evently.test")),
+        )
+        .await
+    }
+
+    /// Like `start_with_waitlist`, sending from `sender` (left unverified
+    /// unless it is the usual one, so SES rejects every send).
+    pub async fn start_with_waitlist_sender(
+        size: Option<SeedSize>,
+        engine: evently_waitlist::EngineConfig,
+        sweep: std::time::Duration,
+        sender: &'static str,
+    ) -> Stack {
+        Self::start_full(size, Config::default(), Some((engine, sweep, sender))).await
     }
 
     async fn start_full(
         size: Option<SeedSize>,
         config: Config,
-        waitlist: Option<(evently_waitlist::EngineConfig, std::time::Duration)>,
+        waitlist: Option<(
+            evently_waitlist::EngineConfig,
+            std::time::Duration,
+            &'static str,
+        )>,
     ) -> Stack {
         // RUST_LOG=info shows what the handlers and event sources did.
         let _ = tracing_subscriber::fmt()
@@ -96,10 +116,11 @@ impl Stack {
         .await
         .expect("gateway starts");
         let events = match waitlist {
-            Some((mut engine, sweep)) => {
+            Some((mut engine, sweep, sender)) => {
                 engine.public_base_url = format!("http://{addr}");
                 let settings = evently_local::EventSettings {
-                    sender: "offers@evently.test".into(),
+                    sender: sender.into(),
+                    verify_sender: sender == "offers@evently.test",
                     public_base_url: engine.public_base_url.clone(),
                     stream_poll: std::time::Duration::from_millis(100),
                     sweep_every: sweep,
@@ -173,9 +194,16 @@ impl Stack {
     /// A customer account made directly in the store with a token from the
     /// app's token service: for tests that need many users fast.
     pub async fn customer(&self, name: &str) -> (String, String) {
+        let id = evently_core::new_id();
+        // Unique per run: the local endpoint's mailbox outlives one test.
+        let email = format!(
+            "{}.{}@example.test",
+            name.to_lowercase(),
+            id[16..].to_lowercase()
+        );
         let user = evently_core::User {
-            id: evently_core::new_id(),
-            email: format!("{}@example.test", name.to_lowercase()),
+            id,
+            email,
             name: name.to_owned(),
             role: evently_core::Role::Customer,
         };

@@ -86,6 +86,7 @@ async fn enter(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
         preferences: body.preferences,
         status: EntryStatus::Waiting,
         joined_at: now,
+        claim_token: None,
     };
     match app.store.join_waitlist(&entry).await {
         Ok(()) => created(&json!({ "entry": EntryView::of(app, &entry).await? })),

@@ -1,6 +1,6 @@
 //! DELETE /api/v1/waitlist/{event_id} — leave the line.
 
-use evently_core::EntryStatus;
+use evently_core::{EntryStatus, OfferStatus};
 use evently_http::request::path_param;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use lambda_http::http::StatusCode;
@@ -33,12 +33,32 @@ async fn leave(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 ));
             }
         }
-        // Offers (and passing an open offer on when leaving) come with the
-        // waitlist worker; until then an entry is never offered.
+        // Leaving with an open offer passes it on: its seats become reserved
+        // again and the stream hands them to the next in line.
         EntryStatus::Offered => {
-            return Err(ApiError::conflict(
-                "you hold an offer for this event; let it expire or book it",
-            ))
+            let offer = match &entry.claim_token {
+                Some(token) => app.store.get_offer(token).await?,
+                None => None,
+            };
+            let hold = match &offer {
+                Some(o) => app.store.get_hold(&o.hold_id).await?,
+                None => None,
+            };
+            let (Some(offer), Some(hold)) = (offer, hold) else {
+                return Err(ApiError::Internal(format!(
+                    "offered entry {} without its offer",
+                    entry.id
+                )));
+            };
+            if !app
+                .store
+                .end_offer(&offer, &hold, OfferStatus::Withdrawn, EntryStatus::Left)
+                .await?
+            {
+                return Err(ApiError::conflict(
+                    "your offer changed meanwhile; check its status",
+                ));
+            }
         }
         _ => return Err(missing()),
     }

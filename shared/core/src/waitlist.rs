@@ -48,6 +48,9 @@ pub struct WaitlistEntry {
     pub preferences: Preferences,
     pub status: EntryStatus,
     pub joined_at: DateTime<Utc>,
+    /// The claim token of the offer it holds or last held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_token: Option<String>,
 }
 
 impl WaitlistEntry {
@@ -128,6 +131,7 @@ mod tests {
             },
             status: EntryStatus::Waiting,
             joined_at: "2030-01-01T00:00:00Z".parse().expect("time"),
+            claim_token: None,
         }
     }
 

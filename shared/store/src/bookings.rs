@@ -105,6 +105,7 @@ impl Store {
                 preferences: Default::default(),
                 status: EntryStatus::Offered,
                 joined_at: hold.created_at,
+                claim_token: Some(offer.claim_token.clone()),
             };
             for item in self.offer_taken_items(&offer.claim_token, &entry)? {
                 req = req.transact_items(item);

@@ -59,18 +59,25 @@ fn entry_transition(
     entry: &WaitlistEntry,
     from: &str,
     to: &str,
+    claim_token: Option<&str>,
 ) -> Result<[TransactWriteItem; 2], StoreError> {
-    let own = Update::builder()
+    let mut own = Update::builder()
         .table_name(&store.table)
         .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
         .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
-        .update_expression("SET #status = :to")
+        .update_expression(if claim_token.is_some() {
+            "SET #status = :to, claim_token = :token"
+        } else {
+            "SET #status = :to"
+        })
         .condition_expression("#status = :from")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":from", s(from))
-        .build()
-        .map_err(build_err)?;
+        .expression_attribute_values(":from", s(from));
+    if let Some(token) = claim_token {
+        own = own.expression_attribute_values(":token", s(token));
+    }
+    let own = own.build().map_err(build_err)?;
     let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
     let guard = Update::builder()
         .table_name(&store.table)
@@ -100,6 +107,7 @@ fn entry_stub(offer: &Offer) -> WaitlistEntry {
         preferences: Default::default(),
         status: EntryStatus::Offered,
         joined_at: offer.created_at,
+        claim_token: Some(offer.claim_token.clone()),
     }
 }
 
@@ -159,7 +167,7 @@ impl Store {
             .transact_items(put(hold_item(hold)?)?)
             .transact_items(put(offer_item(offer)?)?)
             .transact_items(put(notification_item(note)?)?);
-        for item in entry_transition(self, entry, "waiting", "offered")? {
+        for item in entry_transition(self, entry, "waiting", "offered", Some(&offer.claim_token))? {
             req = req.transact_items(item);
         }
         match req.send().await {
@@ -211,14 +219,20 @@ impl Store {
 
     /// Ends an open offer (expired or withdrawn): its seats go back to
     /// `reserved` for the next in line, the hold is released, the entry ends
-    /// as `expired`. False when it was no longer open (claimed at the last
-    /// second, or ended by someone else).
+    /// as `entry_to` (expired, or left when its user walked away). False
+    /// when it was no longer open (claimed at the last second, or ended by
+    /// someone else).
     pub async fn end_offer(
         &self,
         offer: &Offer,
         hold: &Hold,
         to: OfferStatus,
+        entry_to: EntryStatus,
     ) -> Result<bool, StoreError> {
+        let entry_to = match entry_to {
+            EntryStatus::Left => "left",
+            _ => "expired",
+        };
         let to = match to {
             OfferStatus::Expired => "expired",
             OfferStatus::Withdrawn => "withdrawn",
@@ -262,7 +276,7 @@ impl Store {
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        for item in entry_transition(self, &entry_stub(offer), "offered", "expired")? {
+        for item in entry_transition(self, &entry_stub(offer), "offered", entry_to, None)? {
             req = req.transact_items(item);
         }
         match req.send().await {
@@ -292,7 +306,7 @@ impl Store {
             .build()
             .map_err(build_err)?;
         let mut items = vec![TransactWriteItem::builder().update(close).build()];
-        items.extend(entry_transition(self, entry, "offered", "booked")?);
+        items.extend(entry_transition(self, entry, "offered", "booked", None)?);
         Ok(items)
     }
 

@@ -340,7 +340,10 @@ impl Engine {
             .get_hold(&offer.hold_id)
             .await?
             .ok_or_else(|| EngineError::Missing(format!("hold {}", offer.hold_id)))?;
-        Ok(self.store.end_offer(offer, &hold, to).await?)
+        Ok(self
+            .store
+            .end_offer(offer, &hold, to, evently_core::EntryStatus::Expired)
+            .await?)
     }
 
     /// The scheduled sweep: expire offers whose time ran out and retry
