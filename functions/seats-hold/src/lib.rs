@@ -23,28 +23,15 @@ struct HoldRequest {
 }
 
 /// "Book from the email link": when the seats asked for are exactly a live
-/// waitlist offer made to this user, the answer is that offer's hold.
-async fn own_offer(app: &App, wanted: &Hold) -> Result<Option<Hold>, ApiError> {
-    let seats = app
-        .store
-        .section_seats(&wanted.event_id, &wanted.section_id)
-        .await?;
-    let mut holds = seats
-        .iter()
-        .filter(|s| wanted.seat_ids.contains(&s.id))
-        .map(|s| match &s.state {
-            evently_core::SeatState::Held {
-                hold_id, holder_id, ..
-            } if *holder_id == wanted.user_id => Some(hold_id.clone()),
-            _ => None,
-        });
-    let Some(Some(first)) = holds.next() else {
-        return Ok(None);
-    };
-    if !holds.all(|h| h.as_deref() == Some(first.as_str())) {
-        return Ok(None);
-    }
-    let Some(existing) = app.store.get_hold(&first).await? else {
+/// waitlist offer made to this user, the answer is that offer's hold. Only
+/// looked up when the conflict itself says the seats are the user's own.
+async fn own_offer(
+    app: &App,
+    wanted: &Hold,
+    own_hold: Option<&str>,
+) -> Result<Option<Hold>, ApiError> {
+    let Some(id) = own_hold else { return Ok(None) };
+    let Some(existing) = app.store.get_hold(id).await? else {
         return Ok(None);
     };
     let mut mine = existing.seat_ids.clone();
@@ -102,8 +89,11 @@ async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
     let max = app.config.max_held_seats_per_user as u32;
     match app.store.create_hold(&hold, now, max).await {
         Ok(()) => created(&HoldView::from(&hold)),
-        Err(HoldError::Conflict(taken)) => {
-            if let Some(offer) = own_offer(app, &hold).await? {
+        Err(HoldError::Conflict {
+            seats: taken,
+            own_hold,
+        }) => {
+            if let Some(offer) = own_offer(app, &hold, own_hold.as_deref()).await? {
                 return created(&HoldView::from(&offer));
             }
             let ids: Vec<String> = taken.iter().map(ToString::to_string).collect();

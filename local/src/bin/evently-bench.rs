@@ -482,6 +482,81 @@ async fn main() -> Result<(), Error> {
         percentile(&hold_latency, 0.5),
         percentile(&hold_latency, 0.99)
     );
+
+    // Cancel → email: the waitlist pipeline end to end (stream poll 100 ms,
+    // queue poll 150 ms), over repeated rounds on Evently Demo Night.
+    let rounds: usize = std::env::var("BENCH_EMAIL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let settings = evently_local::EventSettings {
+        stream_poll: Duration::from_millis(100),
+        ..evently_local::EventSettings::from_env(format!("http://{addr}"))
+    };
+    let _sources = evently_local::start_event_sources(app, &template, &endpoint, settings).await?;
+    let seats = vec!["A-1-1".to_owned(), "A-1-2".to_owned()];
+    let (_, mut booker) = customer(app, "booker0").await?;
+    let (_, hold, _) = api.hold(&booker, &demo.id, "A", &seats).await?;
+    let (_, booked, _) = api
+        .confirm(&booker, hold["hold_id"].as_str().unwrap_or_default())
+        .await?;
+    let mut booking = booked["booking"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut email_latency = Vec::new();
+    for round in 1..=rounds {
+        let (waiter_id, waiter) = customer(app, &format!("waiter{round}")).await?;
+        let to = app
+            .store
+            .get_user(&waiter_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        let join = serde_json::json!({"event_id": demo.id, "quantity": 2});
+        let (status, body, _) = api
+            .send(
+                api.http
+                    .post(format!("{}/api/v1/waitlist/join", api.base))
+                    .bearer_auth(&waiter)
+                    .json(&join),
+            )
+            .await?;
+        if status != 201 {
+            return Err(format!("join failed: {body}").into());
+        }
+        let started = Instant::now();
+        api.delete(&booker, &format!("/api/v1/bookings/{booking}/cancel"))
+            .await?;
+        loop {
+            let mails = evently_local::mailbox::messages(&endpoint).await?;
+            if mails.iter().any(|m| m["to"][0] == to.as_str()) {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err("no offer email within 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        email_latency.push(started.elapsed());
+        let (_, offer_hold, _) = api.hold(&waiter, &demo.id, "A", &seats).await?;
+        let (_, booked, _) = api
+            .confirm(&waiter, offer_hold["hold_id"].as_str().unwrap_or_default())
+            .await?;
+        booking = booked["booking"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        booker = waiter;
+    }
+    email_latency.sort();
+    println!();
+    println!("| waitlist | value |\n|---|---|");
+    println!(
+        "| cancel → offer email in the mailbox, {rounds} rounds, p50 / p95 | {:.0} ms / {:.0} ms |",
+        percentile(&email_latency, 0.5),
+        percentile(&email_latency, 0.95)
+    );
     app.store
         .client()
         .delete_table()

@@ -22,8 +22,14 @@ const GUARD_ATTEMPTS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HoldError {
-    #[error("seats already taken: {0:?}")]
-    Conflict(Vec<SeatId>),
+    /// Seats held or booked by someone else; `own_hold` is set when every
+    /// conflicting seat is held by the requester under one hold (from the
+    /// cancellation reasons' old items: no extra read).
+    #[error("seats already taken: {seats:?}")]
+    Conflict {
+        seats: Vec<SeatId>,
+        own_hold: Option<String>,
+    },
     #[error("no such seats: {0:?}")]
     UnknownSeats(Vec<SeatId>),
     #[error("holding {held} seats of this event already; at most {max} at once")]
@@ -216,20 +222,37 @@ impl Store {
             };
             let mut taken = Vec::new();
             let mut missing = Vec::new();
+            let mut holders = Vec::new();
             for (seat, reason) in hold.seat_ids.iter().zip(&reasons) {
                 match (failure(reason), old_item(reason)) {
                     (None, _) => {}
                     (Some("ConditionalCheckFailed"), None) => missing.push(seat.clone()),
                     // Failed condition on an existing seat, or another
                     // transaction taking it this very moment.
-                    (Some(_), _) => taken.push(seat.clone()),
+                    (Some(_), old) => {
+                        taken.push(seat.clone());
+                        let holder = old.and_then(|i| {
+                            let mine = crate::attr_s(i, "holder_id").ok()? == hold.user_id;
+                            mine.then(|| crate::attr_s(i, "hold_id").ok().map(str::to_owned))?
+                        });
+                        holders.push(holder);
+                    }
                 }
             }
             if !missing.is_empty() {
                 return Err(HoldError::UnknownSeats(missing));
             }
             if !taken.is_empty() {
-                return Err(HoldError::Conflict(taken));
+                let own_hold = match holders.split_first() {
+                    Some((Some(first), rest)) if rest.iter().all(|h| h.as_ref() == Some(first)) => {
+                        Some(first.clone())
+                    }
+                    _ => None,
+                };
+                return Err(HoldError::Conflict {
+                    seats: taken,
+                    own_hold,
+                });
             }
             let guard_failed = reasons.last().and_then(failure).is_some();
             let hold_failed = reasons.get(hold.seat_ids.len()).and_then(failure).is_some();
