@@ -11,6 +11,8 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   deep-copy whole tables (see patches.py).
 """
 import argparse
+import email
+import email.policy
 import json
 import sys
 import threading
@@ -31,11 +33,18 @@ def sent_messages() -> list:
     out = []
     for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
         for m in getattr(backend, "sent_messages", []):
-            if not hasattr(m, "body"):
-                continue  # templated or raw sends: not used by Evently
-            out.append({"id": m.id, "source": m.source, "subject": m.subject,
-                        "body": m.body, "to": m.destinations.get("ToAddresses", []),
-                        "region": region})
+            if hasattr(m, "raw_data"):
+                parsed = email.message_from_string(m.raw_data, policy=email.policy.default)
+                html = parsed.get_body(preferencelist=("html",))
+                text = parsed.get_body(preferencelist=("plain",))
+                out.append({"id": m.id, "source": m.source, "subject": str(parsed["subject"] or ""),
+                            "html": html.get_content() if html else None,
+                            "text": text.get_content() if text else None,
+                            "to": list(m.destinations), "region": region})
+            elif hasattr(m, "body"):
+                out.append({"id": m.id, "source": m.source, "subject": m.subject,
+                            "html": m.body, "text": None,
+                            "to": m.destinations.get("ToAddresses", []), "region": region})
     return out
 
 

@@ -1,6 +1,6 @@
 //! `/_dev/mailbox` and `/_dev/mailbox.json`: every email sent through SES in
-//! the local stack, as the local AWS endpoint captured it (moto keeps the
-//! HTML body of a SendEmail, not the text part, so `text` is null here).
+//! the local stack, as the local AWS endpoint captured it (the raw MIME
+//! message, split into its HTML and text parts by local/moto/server.py).
 
 use serde_json::{json, Value};
 
@@ -23,8 +23,8 @@ pub async fn messages(endpoint: &str) -> Result<Vec<Value>, String> {
                 "from": m["source"],
                 "to": m["to"],
                 "subject": m["subject"],
-                "html": m["body"],
-                "text": Value::Null,
+                "html": m["html"],
+                "text": m["text"],
                 "sent_at": Value::Null,
             })
         })

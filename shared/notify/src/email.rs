@@ -90,28 +90,21 @@ impl Mailer {
         &self.sender
     }
 
-    /// Sends one email; returns SES's message id.
+    /// Sends one email (HTML and text alternatives, as raw MIME so both
+    /// parts travel as written); returns SES's message id.
     pub async fn send(&self, to: &str, mail: &Rendered) -> Result<String, SendError> {
-        use aws_sdk_ses::types::{Body, Content, Destination, Message};
-        let content = |s: &str| Content::builder().data(s).charset("UTF-8").build();
-        let build = |r: Result<Content, aws_sdk_ses::error::BuildError>| {
-            r.map_err(|e| SendError::Rejected(e.to_string()))
-        };
-        let message = Message::builder()
-            .subject(build(content(&mail.subject))?)
-            .body(
-                Body::builder()
-                    .html(build(content(&mail.html))?)
-                    .text(build(content(&mail.text))?)
-                    .build(),
-            )
-            .build();
+        use aws_sdk_ses::primitives::Blob;
+        use aws_sdk_ses::types::RawMessage;
+        let raw = RawMessage::builder()
+            .data(Blob::new(mime(&self.sender, to, mail)))
+            .build()
+            .map_err(|e| SendError::Rejected(e.to_string()))?;
         let result = self
             .client
-            .send_email()
+            .send_raw_email()
             .source(&self.sender)
-            .destination(Destination::builder().to_addresses(to).build())
-            .message(message)
+            .destinations(to)
+            .raw_message(raw)
             .send()
             .await;
         match result {
@@ -130,6 +123,51 @@ impl Mailer {
             }
         }
     }
+}
+
+/// A multipart/alternative message: text first, HTML preferred.
+fn mime(from: &str, to: &str, mail: &Rendered) -> Vec<u8> {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let wrap = |s: &str| {
+        let encoded = STANDARD.encode(s.as_bytes());
+        encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let boundary = format!("evently-{:016x}", rand_boundary(mail));
+    let mut out = String::new();
+    out.push_str(&format!("From: {from}\r\nTo: {to}\r\n"));
+    out.push_str(&format!(
+        "Subject: =?UTF-8?B?{}?=\r\n",
+        STANDARD.encode(mail.subject.as_bytes())
+    ));
+    out.push_str("MIME-Version: 1.0\r\n");
+    out.push_str(&format!(
+        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
+    ));
+    for (kind, body) in [("text/plain", &mail.text), ("text/html", &mail.html)] {
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Type: {kind}; charset=UTF-8\r\n"
+        ));
+        out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        out.push_str(&wrap(body));
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
+    out.into_bytes()
+}
+
+/// A boundary that cannot occur in base64 bodies (they have no '-').
+fn rand_boundary(mail: &Rendered) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    mail.subject.hash(&mut h);
+    mail.text.len().hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -166,5 +204,13 @@ mod tests {
         assert!(mail.html.contains("Ben &lt;b&gt;"), "HTML is escaped");
         assert!(mail.text.contains("Ben <b>"), "text is not");
         assert!(mail.subject.contains("Evently Demo Night"));
+        let raw = String::from_utf8(mime("offers@evently.test", "ben@example.com", &mail))
+            .expect("ascii");
+        assert!(
+            raw.contains("multipart/alternative")
+                && raw.contains("text/plain")
+                && raw.contains("text/html")
+        );
+        assert!(raw.lines().all(|l| l.len() <= 998), "SMTP line limit");
     }
 }
