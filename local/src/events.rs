@@ -87,7 +87,8 @@ fn getatt_target(v: &Yaml) -> Option<String> {
 }
 
 /// Follows the table's stream from now on and forwards its records to the
-/// stream function, as the DynamoDB event source mapping would.
+/// stream function, as the DynamoDB event source mapping would. If the
+/// stream goes away (scripts/seed recreates the table), it finds the new one.
 pub async fn poll_stream(
     streams: aws_sdk_dynamodbstreams::Client,
     dynamodb: aws_sdk_dynamodb::Client,
@@ -95,10 +96,38 @@ pub async fn poll_stream(
     queue: Queue,
     every: Duration,
 ) -> Result<(), Error> {
+    loop {
+        match open_stream(&streams, &dynamodb, &table).await {
+            Ok((arn, iterator)) => {
+                let same_stream = || async {
+                    let now = dynamodb
+                        .describe_table()
+                        .table_name(&table)
+                        .send()
+                        .await
+                        .ok();
+                    now.and_then(|t| {
+                        t.table()
+                            .and_then(|t| t.latest_stream_arn().map(str::to_owned))
+                    }) == Some(arn.clone())
+                };
+                follow(&streams, iterator, &queue, every, same_stream).await
+            }
+            Err(e) => tracing::debug!(error = %e, "no stream to follow yet"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn open_stream(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<(String, String), Error> {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
     let arn = dynamodb
         .describe_table()
-        .table_name(&table)
+        .table_name(table)
         .send()
         .await?
         .table()
@@ -112,7 +141,7 @@ pub async fn poll_stream(
         .and_then(|s| s.shard_id())
         .ok_or("stream has no shard")?
         .to_owned();
-    let mut iterator = streams
+    let iterator = streams
         .get_shard_iterator()
         .stream_arn(&arn)
         .shard_id(&shard)
@@ -120,12 +149,45 @@ pub async fn poll_stream(
         .send()
         .await?
         .shard_iterator()
-        .map(str::to_owned);
+        .ok_or("no shard iterator")?
+        .to_owned();
+    Ok((arn, iterator))
+}
+
+/// Reads one shard until it fails a few times in a row or the table's
+/// stream is no longer this one (checked every few seconds: moto keeps
+/// answering a deleted table's iterator with nothing).
+async fn follow<F, Fut>(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    start: String,
+    queue: &Queue,
+    every: Duration,
+    same_stream: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut iterator = Some(start);
+    let mut failures = 0;
+    let mut checked = std::time::Instant::now();
     while let Some(it) = iterator.take() {
+        if checked.elapsed() > Duration::from_secs(3) {
+            if !same_stream().await {
+                return;
+            }
+            checked = std::time::Instant::now();
+        }
         let out = match streams.get_records().shard_iterator(&it).send().await {
-            Ok(out) => out,
+            Ok(out) => {
+                failures = 0;
+                out
+            }
             Err(e) => {
+                failures += 1;
                 tracing::warn!(error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e), "stream read failed");
+                if failures >= 5 {
+                    return; // reopen: the table may have been recreated
+                }
                 tokio::time::sleep(every).await;
                 iterator = Some(it);
                 continue;
@@ -151,19 +213,15 @@ pub async fn poll_stream(
             })
             .collect();
         let next = out.next_shard_iterator().map(str::to_owned);
-        if !records.is_empty() {
-            let failed = waitlist_stream::forward(&queue, records).await;
-            if !failed.is_empty() {
-                // Retry the same batch, as the event source mapping would.
-                tokio::time::sleep(every).await;
-                iterator = Some(it);
-                continue;
-            }
+        if !records.is_empty() && !waitlist_stream::forward(queue, records).await.is_empty() {
+            // Retry the same batch, as the event source mapping would.
+            tokio::time::sleep(every).await;
+            iterator = Some(it);
+            continue;
         }
         iterator = next;
         tokio::time::sleep(every).await;
     }
-    Ok(())
 }
 
 /// Feeds the waitlist queue to the worker, deleting only what succeeded.

@@ -69,3 +69,31 @@ stop_pid() {
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# newman, for the Postman collection, into .local/ (gitignored).
+NEWMAN="$ROOT/.local/newman/node_modules/.bin/newman"
+ensure_newman() {
+  [ -x "$NEWMAN" ] && return
+  command -v npm >/dev/null || die "npm is needed for newman (apt-get install nodejs npm)"
+  say "installing newman into .local/newman"
+  npm install --prefix "$ROOT/.local/newman" --no-audit --no-fund --silent newman@6 >/dev/null
+}
+
+# Debian's Chromium, for checking what a person sees of /_dev/mailbox.
+ensure_chromium() {
+  command -v chromium >/dev/null && return
+  command -v apt-get >/dev/null || die "chromium is needed (install it with your package manager)"
+  say "installing chromium (Debian package)"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+# Headless Chromium with the flags this machine needs (no sandbox as root,
+# no background network traffic), and a throwaway profile.
+chromium_headless() {
+  local profile
+  profile=$(mktemp -d)
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" "$@" 2>/dev/null
+  rm -rf "$profile"
+}

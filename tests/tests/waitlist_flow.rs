@@ -67,8 +67,17 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
         .find(|m| m["to"][0] == "user2@example.com")
         .expect("email");
     let text = email["text"].as_str().unwrap_or("");
-    for needle in [DEMO_NIGHT, "A-1-1, A-1-2", "240.00 USD", "Held until", "/api/v1/waitlist/offers/"] {
-        assert!(text.contains(needle), "{needle} not in the text part: {text}");
+    for needle in [
+        DEMO_NIGHT,
+        "A-1-1, A-1-2",
+        "240.00 USD",
+        "Held until",
+        "/api/v1/waitlist/offers/",
+    ] {
+        assert!(
+            text.contains(needle),
+            "{needle} not in the text part: {text}"
+        );
     }
     let html = email["html"].as_str().unwrap_or("");
     let subject = email["subject"].as_str().unwrap_or("");

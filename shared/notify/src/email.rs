@@ -103,7 +103,7 @@ impl Mailer {
             .client
             .send_raw_email()
             .source(&self.sender)
-            .destinations(to)
+            // Recipients come from the message's To header.
             .raw_message(raw)
             .send()
             .await;
