@@ -11,6 +11,7 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   deep-copy whole tables (see patches.py).
 """
 import argparse
+import datetime
 import email
 import email.policy
 import json
@@ -21,6 +22,24 @@ import patches
 
 
 MAILBOX_PATH = "/_evently/ses/messages"
+
+
+SENT_AT: dict = {}
+
+
+def _ses_outbox() -> list:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return [m for backend in ses_backends[DEFAULT_ACCOUNT_ID].values()
+            for m in getattr(backend, "sent_messages", [])]
+
+
+def stamp_new_messages() -> None:
+    """moto records no send time: note when each message first appears."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    for m in _ses_outbox():
+        SENT_AT.setdefault(m.id, now)
 
 
 def sent_messages() -> list:
@@ -38,11 +57,13 @@ def sent_messages() -> list:
                 html = parsed.get_body(preferencelist=("html",))
                 text = parsed.get_body(preferencelist=("plain",))
                 out.append({"id": m.id, "source": m.source, "subject": str(parsed["subject"] or ""),
+                            "sent_at": SENT_AT.get(m.id),
                             "html": html.get_content() if html else None,
                             "text": text.get_content() if text else None,
                             "to": list(m.destinations), "region": region})
             elif hasattr(m, "body"):
                 out.append({"id": m.id, "source": m.source, "subject": m.subject,
+                            "sent_at": SENT_AT.get(m.id),
                             "html": m.body, "text": None,
                             "to": m.destinations.get("ToAddresses", []), "region": region})
     return out
@@ -61,7 +82,10 @@ def serialised(app):
         with lock:
             # Materialise the body inside the lock: moto builds responses
             # lazily in places.
-            return list(app(environ, start_response))
+            body = list(app(environ, start_response))
+            if "ses" in environ.get("HTTP_AUTHORIZATION", "").lower():
+                stamp_new_messages()
+            return body
 
     return wrapped
 

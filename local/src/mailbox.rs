@@ -25,7 +25,7 @@ pub async fn messages(endpoint: &str) -> Result<Vec<Value>, String> {
                 "subject": m["subject"],
                 "html": m["html"],
                 "text": m["text"],
-                "sent_at": Value::Null,
+                "sent_at": m["sent_at"],
             })
         })
         .collect())

@@ -66,6 +66,7 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
         .into_iter()
         .find(|m| m["to"][0] == "user2@example.com")
         .expect("email");
+    assert!(email["sent_at"].is_string(), "{email}");
     let text = email["text"].as_str().unwrap_or("");
     for needle in [
         DEMO_NIGHT,
