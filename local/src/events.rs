@@ -95,9 +95,15 @@ pub async fn poll_stream(
     table: String,
     queue: Queue,
     every: Duration,
+    first: (String, String),
 ) -> Result<(), Error> {
+    let mut opened = Some(first);
     loop {
-        match open_stream(&streams, &dynamodb, &table).await {
+        let next = match opened.take() {
+            Some(o) => Ok(o),
+            None => open_stream(&streams, &dynamodb, &table).await,
+        };
+        match next {
             Ok((arn, iterator)) => {
                 let same_stream = || async {
                     let now = dynamodb
@@ -119,7 +125,9 @@ pub async fn poll_stream(
     }
 }
 
-async fn open_stream(
+/// The table's current stream and an iterator at its end: opened before the
+/// poller is spawned, so nothing written after start-up is missed.
+pub async fn open_stream(
     streams: &aws_sdk_dynamodbstreams::Client,
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,

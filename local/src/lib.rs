@@ -216,12 +216,14 @@ pub async fn start_event_sources(
             .build(),
     );
     let dynamodb = app.store.client().clone();
+    let first = events::open_stream(&streams, &dynamodb, &table).await?;
     let stream_task = events::poll_stream(
         streams,
         dynamodb.clone(),
         table.clone(),
         queue.clone(),
         settings.stream_poll,
+        first,
     );
     let tasks = vec![
         tokio::spawn(async move {

@@ -5,6 +5,14 @@ use evently_local::seed::SeedSize;
 use evently_tests::{Stack, DEMO_NIGHT, DEMO_PASSWORD};
 use serde_json::json;
 
+async fn to_user2(stack: &Stack) -> usize {
+    let mails = stack.mailbox().await;
+    mails
+        .iter()
+        .filter(|m| m["to"][0] == "user2@example.com")
+        .count()
+}
+
 #[tokio::test]
 async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
     let stack = Stack::start_with_waitlist(
@@ -45,19 +53,18 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
     );
 
     // Flow 3: user1 cancels; user3 can never grab the seats.
+    let user2_before = to_user2(&stack).await;
     let (status, _) = stack
         .delete_as(&user1, &format!("/api/v1/bookings/{booking}/cancel"))
         .await;
     assert_eq!(status, 200);
     assert_eq!(stack.hold(&user3, &demo, "A", &["A-1-1"]).await.0, 409);
 
+    // The local endpoint's mailbox outlives a test: wait for one more email
+    // to user2 than there were before the cancellation.
     stack
         .eventually("the offer email to user2", 20, || async {
-            stack
-                .mailbox()
-                .await
-                .iter()
-                .any(|m| m["to"][0] == "user2@example.com")
+            to_user2(&stack).await > user2_before
         })
         .await;
     let email = stack
@@ -107,6 +114,14 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
     let (status, offer_hold) = stack.hold(&user2, &demo, "A", &["A-1-1", "A-1-2"]).await;
     assert_eq!(status, 201, "{offer_hold}");
     assert_eq!(offer_hold["total_price"], "240.00");
+    // Someone else cannot claim user2's offer.
+    let offer_hold_id = offer_hold["hold_id"].as_str().unwrap_or("");
+    assert_eq!(
+        stack.confirm(&user3, offer_hold_id, "tok_visa").await.0,
+        403
+    );
+    let release = format!("/api/v1/seats/hold/{offer_hold_id}");
+    assert_eq!(stack.delete_as(&user3, &release).await.0, 403);
     let (status, booked) = stack
         .confirm(
             &user2,

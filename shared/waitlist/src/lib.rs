@@ -116,6 +116,9 @@ impl Engine {
     }
 }
 
+/// How long one send attempt may take before the sweeper may try again.
+const SEND_LEASE_SECS: i64 = 60;
+
 fn claim_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
@@ -236,7 +239,9 @@ impl Engine {
             created_at: now,
             sent_at: None,
             last_error: None,
-            next_attempt_at: now,
+            // The worker sends at once; the sweeper only steps in if that
+            // attempt never finished.
+            next_attempt_at: now + Duration::seconds(SEND_LEASE_SECS),
             claim_token: token.clone(),
         };
         if self.store.create_offer(&offer, &hold, entry, &note).await? {
@@ -299,7 +304,14 @@ impl Engine {
         })
         .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
         note.subject = mail.subject.clone();
+        // Claim this attempt before sending, so the worker and the sweeper
+        // never both send it: whoever records the attempt first sends.
         note.attempts += 1;
+        note.next_attempt_at = now + Duration::seconds(SEND_LEASE_SECS);
+        if !self.store.save_notification(&note, read_attempts).await? {
+            return Ok(note.status);
+        }
+        let claimed = note.attempts;
         match self.mailer.send(&user.email, &mail).await {
             Ok(message_id) => {
                 note.status = NotificationStatus::Sent;
@@ -318,8 +330,7 @@ impl Engine {
                 tracing::warn!(notification = %note.id, attempts = note.attempts, permanent, error = %e, "offer email not sent");
             }
         }
-        if !self.store.save_notification(&note, read_attempts).await? {
-            // Another sender recorded this attempt first.
+        if !self.store.save_notification(&note, claimed).await? {
             return Ok(note.status);
         }
         if note.status == NotificationStatus::Failed {
