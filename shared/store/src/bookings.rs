@@ -135,11 +135,7 @@ impl Store {
             .key_condition_expression("GSI1PK = :pk")
             .expression_attribute_values(":pk", s(keys::user_bookings(user_id)))
             .scan_index_forward(false);
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
-            .collect()
+        self.query_as(query).await
     }
 
     /// Confirmed → cancelled with the refund and fee, seats released (to

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
 
-use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
+use crate::tx::{build_err, cancellation_reasons, committed, failure, n, old_item, s};
 use crate::{attr_n, keys, seats::SEAT_FREE_FILTER, Store, StoreError};
 
 /// Seconds a hold item outlives its expiry before TTL may delete it, so a
@@ -304,11 +304,7 @@ impl Store {
         for item in guard_release(self, hold)? {
             req = req.transact_items(item);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        committed(req).await
     }
 
     /// Marks an expired hold released without touching seats (they are free
@@ -321,11 +317,7 @@ impl Store {
         for item in guard_release(self, hold)? {
             req = req.transact_items(item);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        committed(req).await
     }
 
     /// `active` → `to`, conditioned on the hold still being active.

@@ -69,6 +69,18 @@ impl Store {
         }
     }
 
+    /// Every item a query matches, as `T`.
+    pub(crate) async fn query_as<T: serde::de::DeserializeOwned>(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query_all(query)
+            .await?
+            .into_iter()
+            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
+            .collect()
+    }
+
     /// How many items a query (with `Select::Count`) matches, over all pages.
     pub(crate) async fn query_count(
         &self,

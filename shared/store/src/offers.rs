@@ -12,7 +12,8 @@ use evently_core::{
 };
 
 use crate::holds::hold_item;
-use crate::tx::{build_err, cancellation_reasons, n, s};
+use crate::tx::{build_err, committed, n, s};
+use crate::waitlist::entry_transition;
 use crate::{keys, Store, StoreError};
 
 /// GSI2 partition of open offers, sorted by expiry: what the sweeper reads.
@@ -52,49 +53,6 @@ fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeVal
         );
     }
     Ok(item)
-}
-
-fn entry_transition(
-    store: &Store,
-    entry: &WaitlistEntry,
-    from: &str,
-    to: &str,
-    claim_token: Option<&str>,
-) -> Result<[TransactWriteItem; 2], StoreError> {
-    let mut own = Update::builder()
-        .table_name(&store.table)
-        .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
-        .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
-        .update_expression(if claim_token.is_some() {
-            "SET #status = :to, claim_token = :token"
-        } else {
-            "SET #status = :to"
-        })
-        .condition_expression("#status = :from")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":from", s(from));
-    if let Some(token) = claim_token {
-        own = own.expression_attribute_values(":token", s(token));
-    }
-    let own = own.build().map_err(build_err)?;
-    let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
-    let guard = Update::builder()
-        .table_name(&store.table)
-        .key(keys::PK, s(gpk))
-        .key(keys::SK, s(gsk))
-        .update_expression("SET #status = :to")
-        .condition_expression("#status = :from AND entry_id = :entry")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":from", s(from))
-        .expression_attribute_values(":entry", s(&entry.id))
-        .build()
-        .map_err(build_err)?;
-    Ok([
-        TransactWriteItem::builder().update(own).build(),
-        TransactWriteItem::builder().update(guard).build(),
-    ])
 }
 
 /// An entry of the event's waitlist by id (for offers, which know it).
@@ -170,11 +128,7 @@ impl Store {
         for item in entry_transition(self, entry, "waiting", "offered", Some(&offer.claim_token))? {
             req = req.transact_items(item);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        committed(req).await
     }
 
     /// Seats still reserved go back to the public, one by one (each
@@ -279,11 +233,7 @@ impl Store {
         for item in entry_transition(self, &entry_stub(offer), "offered", entry_to, None)? {
             req = req.transact_items(item);
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        committed(req).await
     }
 
     /// The transaction items that close an offer as taken when its hold is
@@ -343,11 +293,7 @@ impl Store {
             .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
             .expression_attribute_values(":pk", s(PENDING_NOTIFICATIONS))
             .expression_attribute_values(":now", s(due_key(now, "~")));
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
-            .collect()
+        self.query_as(query).await
     }
 
     /// Rewrites a notification after an attempt (sent, failed, or pending
@@ -388,10 +334,6 @@ impl Store {
             .key_condition_expression("PK = :pk")
             .expression_attribute_values(":pk", s(keys::user_notifications(user_id)))
             .scan_index_forward(false);
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
-            .collect()
+        self.query_as(query).await
     }
 }

@@ -42,3 +42,15 @@ pub(crate) fn n(v: impl ToString) -> AttributeValue {
 pub(crate) fn build_err(e: impl std::fmt::Display) -> crate::StoreError {
     crate::StoreError::Backend(format!("building request: {e}"))
 }
+
+/// Sends a transaction: true when it committed, false when a condition (or
+/// a conflicting transaction) cancelled it, an error for anything else.
+pub(crate) async fn committed(
+    req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<bool, crate::StoreError> {
+    match req.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use evently_core::{EntryStatus, WaitlistEntry};
 
-use crate::tx::{build_err, cancellation_reasons, s};
+use crate::tx::{build_err, cancellation_reasons, committed, s};
 use crate::{attr_s, keys, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,11 +132,7 @@ impl Store {
             .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
             .expression_attribute_values(":waiting", s("waiting"))
             .consistent_read(true);
-        self.query_all(query)
-            .await?
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
-            .collect()
+        self.query_as(query).await
     }
 
     /// Moves an entry (and its guard) from one status to another; false when
@@ -147,41 +143,56 @@ impl Store {
         from: EntryStatus,
         to: EntryStatus,
     ) -> Result<bool, StoreError> {
-        let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
-        let guard = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(gpk))
-            .key(keys::SK, s(gsk))
-            .update_expression("SET #status = :to")
-            .condition_expression("#status = :from AND entry_id = :entry")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(status_str(to)))
-            .expression_attribute_values(":from", s(status_str(from)))
-            .expression_attribute_values(":entry", s(&entry.id))
-            .build()
-            .map_err(build_err)?;
-        let own = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
-            .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
-            .update_expression("SET #status = :to")
-            .condition_expression("#status = :from")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(status_str(to)))
-            .expression_attribute_values(":from", s(status_str(from)))
-            .build()
-            .map_err(build_err)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(own).build())
-            .transact_items(TransactWriteItem::builder().update(guard).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-            Err(e) => Err(e.into()),
+        let mut req = self.client.transact_write_items();
+        for item in entry_transition(self, entry, status_str(from), status_str(to), None)? {
+            req = req.transact_items(item);
         }
+        committed(req).await
     }
+}
+
+/// An entry's status change with its guard's, both conditioned on `from`
+/// (and the guard on still pointing at this entry); `claim_token` is
+/// recorded on the entry when an offer is made.
+pub(crate) fn entry_transition(
+    store: &Store,
+    entry: &WaitlistEntry,
+    from: &str,
+    to: &str,
+    claim_token: Option<&str>,
+) -> Result<[TransactWriteItem; 2], StoreError> {
+    let mut own = Update::builder()
+        .table_name(&store.table)
+        .key(keys::PK, s(keys::event_waitlist(&entry.event_id)))
+        .key(keys::SK, s(keys::waitlist_entry_sk(&entry.id)))
+        .update_expression(if claim_token.is_some() {
+            "SET #status = :to, claim_token = :token"
+        } else {
+            "SET #status = :to"
+        })
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":from", s(from));
+    if let Some(token) = claim_token {
+        own = own.expression_attribute_values(":token", s(token));
+    }
+    let own = own.build().map_err(build_err)?;
+    let (gpk, gsk) = keys::waitlist_guard(&entry.user_id, &entry.event_id);
+    let guard = Update::builder()
+        .table_name(&store.table)
+        .key(keys::PK, s(gpk))
+        .key(keys::SK, s(gsk))
+        .update_expression("SET #status = :to")
+        .condition_expression("#status = :from AND entry_id = :entry")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":from", s(from))
+        .expression_attribute_values(":entry", s(&entry.id))
+        .build()
+        .map_err(build_err)?;
+    Ok([
+        TransactWriteItem::builder().update(own).build(),
+        TransactWriteItem::builder().update(guard).build(),
+    ])
 }
