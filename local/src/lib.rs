@@ -180,8 +180,9 @@ pub async fn start_event_sources(
     endpoint: &str,
     settings: EventSettings,
 ) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
-    let sqs = evently_notify::local::sqs(endpoint);
-    let ses = evently_notify::local::ses(endpoint);
+    let aws = evently_store::aws::local_sdk_config(endpoint);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let ses = aws_sdk_ses::Client::new(&aws);
     let table = app.store.table().to_owned();
     let queues = events::provision_queues(&sqs, template, &table).await?;
     if settings.verify_sender {
@@ -201,20 +202,7 @@ pub async fn start_event_sources(
         .ok_or("template has no WaitlistQueue")?
         .clone();
     let queue = evently_notify::Queue::new(sqs, waitlist_url);
-    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
-        aws_sdk_dynamodbstreams::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_dynamodbstreams::config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_sdk_dynamodbstreams::config::Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "evently-local",
-            ))
-            .build(),
-    );
+    let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
     let dynamodb = app.store.client().clone();
     let first = events::open_stream(&streams, &dynamodb, &table).await?;
     let stream_task = events::poll_stream(

@@ -438,7 +438,7 @@ async fn redelivered_messages_make_no_second_offer_and_poison_lands_in_the_dead_
     )
     .await;
     let sources = stack.events.as_ref().expect("event sources");
-    let sqs = evently_notify::local::sqs(&stack.endpoint);
+    let sqs = aws_sdk_sqs::Client::new(&evently_store::aws::local_sdk_config(&stack.endpoint));
     let queue_url = sources.queues["WaitlistQueue"].clone();
     let dlq_url = sources.queues["WaitlistDeadLetterQueue"].clone();
     let engine = sources.engine;

@@ -131,26 +131,34 @@ pub mod aws {
         aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
     }
 
-    /// A client for the local AWS endpoint with fixed dummy credentials: the
-    /// local runtime, tests and benchmarks never consult the default
-    /// credential chain (which would try the instance metadata address).
-    pub fn local_client(endpoint: &str) -> Client {
-        Client::from_conf(local_config(endpoint).build())
-    }
-
-    /// The configuration behind `local_client`, to add interceptors to.
-    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-        use aws_sdk_dynamodb::config::{Credentials, Region};
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version_latest()
+    /// Configuration for the local AWS endpoint with fixed dummy
+    /// credentials: the local runtime, tests and benchmarks never consult
+    /// the default credential chain (which would try the instance metadata
+    /// address). Every service's client is built from it.
+    pub fn local_sdk_config(endpoint: &str) -> SdkConfig {
+        use aws_config::{BehaviorVersion, Region};
+        use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
-            .credentials_provider(Credentials::new(
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "local",
                 "local",
                 None,
                 None,
                 "evently-local",
-            ))
+            )))
+            .build()
+    }
+
+    /// A DynamoDB client for the local AWS endpoint.
+    pub fn local_client(endpoint: &str) -> Client {
+        Client::new(&local_sdk_config(endpoint))
+    }
+
+    /// The configuration behind `local_client`, to add interceptors to.
+    pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::config::Builder::from(&local_sdk_config(endpoint))
     }
 }
