@@ -2,6 +2,7 @@
 
 use evently_core::{EntryStatus, OfferStatus};
 use evently_http::request::path_param;
+use evently_http::views::own_entry;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use lambda_http::http::StatusCode;
 
@@ -11,16 +12,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn leave(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
-    let event_id = path_param(&req, "event_id")?;
-    let missing = || ApiError::NotFound("you are not waiting for this event".into());
-    if !evently_core::ids::is_ulid(&event_id) {
-        return Err(missing());
-    }
-    let entry = app
-        .store
-        .user_entry(&claims.sub, &event_id)
-        .await?
-        .ok_or_else(missing)?;
+    let entry = own_entry(app, &path_param(&req, "event_id")?, &claims.sub).await?;
     match entry.status {
         EntryStatus::Waiting => {
             if !app
@@ -60,7 +52,11 @@ async fn leave(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 ));
             }
         }
-        _ => return Err(missing()),
+        _ => {
+            return Err(ApiError::NotFound(
+                "you are not waiting for this event".into(),
+            ))
+        }
     }
     let mut resp = Response::new(Body::Empty);
     *resp.status_mut() = StatusCode::NO_CONTENT;

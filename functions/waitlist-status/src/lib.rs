@@ -2,7 +2,7 @@
 
 use evently_http::request::path_param;
 use evently_http::response::ok;
-use evently_http::views::EntryView;
+use evently_http::views::{own_entry, EntryView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use serde_json::json;
 
@@ -12,15 +12,6 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn status(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
-    let event_id = path_param(&req, "event_id")?;
-    let missing = || ApiError::NotFound("you are not on this event's waitlist".into());
-    if !evently_core::ids::is_ulid(&event_id) {
-        return Err(missing());
-    }
-    let entry = app
-        .store
-        .user_entry(&claims.sub, &event_id)
-        .await?
-        .ok_or_else(missing)?;
+    let entry = own_entry(app, &path_param(&req, "event_id")?, &claims.sub).await?;
     ok(&json!({ "entry": EntryView::of(app, &entry).await? }))
 }

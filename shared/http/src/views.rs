@@ -258,3 +258,19 @@ impl EntryView {
         })
     }
 }
+
+/// The caller's latest entry on an event's waitlist, or 404.
+pub async fn own_entry(
+    app: &App,
+    event_id: &str,
+    user_id: &str,
+) -> Result<evently_core::WaitlistEntry, ApiError> {
+    let missing = || ApiError::NotFound("you are not on this event's waitlist".into());
+    if !evently_core::ids::is_ulid(event_id) {
+        return Err(missing());
+    }
+    app.store
+        .user_entry(user_id, event_id)
+        .await?
+        .ok_or_else(missing)
+}

@@ -218,20 +218,4 @@ impl Store {
             }
         }
     }
-
-    /// Whether anyone is waiting for this event (the waitlist issue writes
-    /// the entries; until then this is always false).
-    pub async fn has_waiting(&self, event_id: &str) -> Result<bool, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .filter_expression("#status = :waiting")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
-            .expression_attribute_values(":waiting", s("waiting"))
-            .consistent_read(true);
-        Ok(self.query_count(query).await? > 0)
-    }
 }

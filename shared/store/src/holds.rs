@@ -69,6 +69,49 @@ pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, 
     Ok(item)
 }
 
+/// Where a hold's seats go when it ends early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SeatRelease {
+    /// Anyone may hold them again.
+    ToPublic,
+    /// Back to `reserved` for the next in line (`released_from` names the hold).
+    ToWaitlist,
+}
+
+/// One update per seat: held by this hold → released, conditioned on the
+/// seat still being this hold's.
+pub(crate) fn release_seat_items(
+    store: &Store,
+    hold: &Hold,
+    to: SeatRelease,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let (set, status) = match to {
+        SeatRelease::ToPublic => ("SET #status = :to", "available"),
+        SeatRelease::ToWaitlist => ("SET #status = :to, released_from = :hold", "reserved"),
+    };
+    hold.seat_ids
+        .iter()
+        .map(|seat| {
+            let update = Update::builder()
+                .table_name(&store.table)
+                .key(
+                    keys::PK,
+                    s(keys::section_seats(&hold.event_id, &hold.section_id)),
+                )
+                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
+                .update_expression(format!("{set} REMOVE hold_id, holder_id, hold_expires_at"))
+                .condition_expression("#status = :held AND hold_id = :hold")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":to", s(status))
+                .expression_attribute_values(":held", s("held"))
+                .expression_attribute_values(":hold", s(&hold.id))
+                .build()
+                .map_err(build_err)?;
+            Ok(TransactWriteItem::builder().update(update).build())
+        })
+        .collect()
+}
+
 /// The items that take a hold off its holder's guard (confirm, release):
 /// none for a waitlist offer, which never counted against the user's cap.
 pub(crate) fn guard_release(
@@ -280,25 +323,8 @@ impl Store {
     /// the hold was no longer active (someone else changed it first).
     pub async fn release_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
         let mut req = self.client.transact_write_items();
-        for seat in &hold.seat_ids {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(
-                    keys::PK,
-                    s(keys::section_seats(&hold.event_id, &hold.section_id)),
-                )
-                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression(
-                    "SET #status = :available REMOVE hold_id, holder_id, hold_expires_at",
-                )
-                .condition_expression("#status = :held AND hold_id = :hold")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":available", s("available"))
-                .expression_attribute_values(":held", s("held"))
-                .expression_attribute_values(":hold", s(&hold.id))
-                .build()
-                .map_err(build_err)?;
-            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        for item in release_seat_items(self, hold, SeatRelease::ToPublic)? {
+            req = req.transact_items(item);
         }
         req = req.transact_items(self.hold_status_update(hold, "released")?);
         for item in guard_release(self, hold)? {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use evently_core::{
@@ -11,7 +12,7 @@ use evently_core::{
     WaitlistEntry,
 };
 
-use crate::holds::hold_item;
+use crate::holds::{hold_item, release_seat_items, SeatRelease};
 use crate::tx::{build_err, committed, n, s};
 use crate::waitlist::entry_transition;
 use crate::{keys, Store, StoreError};
@@ -213,22 +214,8 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(close).build())
             .transact_items(self.hold_status_update(hold, "released")?);
-        for seat in &hold.seat_ids {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
-                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression(
-                    "SET #status = :reserved, released_from = :hold REMOVE hold_id, holder_id, hold_expires_at",
-                )
-                .condition_expression("#status = :held AND hold_id = :hold")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":reserved", s("reserved"))
-                .expression_attribute_values(":held", s("held"))
-                .expression_attribute_values(":hold", s(&hold.id))
-                .build()
-                .map_err(build_err)?;
-            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        for item in release_seat_items(self, hold, SeatRelease::ToWaitlist)? {
+            req = req.transact_items(item);
         }
         for item in entry_transition(self, &entry_stub(offer), "offered", entry_to, None)? {
             req = req.transact_items(item);
@@ -260,24 +247,24 @@ impl Store {
         Ok(items)
     }
 
-    /// Open offers whose time ran out by `now`.
-    pub async fn offers_due(&self, now: DateTime<Utc>) -> Result<Vec<Offer>, StoreError> {
-        let query = self
-            .client
+    /// Items of a GSI2 "due" partition whose time has come by `now`.
+    fn due_query(&self, partition: &str, now: DateTime<Utc>) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(keys::GSI2)
             .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
-            .expression_attribute_values(":pk", s(OPEN_OFFERS))
-            .expression_attribute_values(":now", s(due_key(now, "~")));
-        self.query_all(query)
-            .await?
+            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":now", s(due_key(now, "~")))
+    }
+
+    /// Open offers whose time ran out by `now`.
+    pub async fn offers_due(&self, now: DateTime<Utc>) -> Result<Vec<Offer>, StoreError> {
+        let offers: Vec<Offer> = self.query_as(self.due_query(OPEN_OFFERS, now)).await?;
+        Ok(offers
             .into_iter()
-            .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
-            .filter(|o: &Result<Offer, _>| {
-                o.as_ref().map_or(true, |o| o.status == OfferStatus::Open)
-            })
-            .collect()
+            .filter(|o| o.status == OfferStatus::Open)
+            .collect())
     }
 
     /// Pending notifications due for an attempt by `now`.
@@ -285,15 +272,8 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<Notification>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI2)
-            .key_condition_expression("GSI2PK = :pk AND GSI2SK <= :now")
-            .expression_attribute_values(":pk", s(PENDING_NOTIFICATIONS))
-            .expression_attribute_values(":now", s(due_key(now, "~")));
-        self.query_as(query).await
+        self.query_as(self.due_query(PENDING_NOTIFICATIONS, now))
+            .await
     }
 
     /// Rewrites a notification after an attempt (sent, failed, or pending

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use evently_core::{EntryStatus, WaitlistEntry};
 
@@ -120,10 +121,9 @@ impl Store {
         Ok(self.query_count(query).await? + 1)
     }
 
-    /// The entries still waiting for an event, first come first.
-    pub async fn waiting_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
-        let query = self
-            .client
+    /// The entries of an event still waiting, first come first.
+    fn waiting_query(&self, event_id: &str) -> QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
@@ -131,8 +131,17 @@ impl Store {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
             .expression_attribute_values(":waiting", s("waiting"))
-            .consistent_read(true);
-        self.query_as(query).await
+            .consistent_read(true)
+    }
+
+    /// The entries still waiting for an event, first come first.
+    pub async fn waiting_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+        self.query_as(self.waiting_query(event_id)).await
+    }
+
+    /// Whether anyone is waiting for this event.
+    pub async fn has_waiting(&self, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self.query_count(self.waiting_query(event_id)).await? > 0)
     }
 
     /// Moves an entry (and its guard) from one status to another; false when
