@@ -14,6 +14,18 @@ pub enum EventStatus {
     Cancelled,
 }
 
+/// Whether every seat of the event exists as an item. Creation writes the
+/// event first (`materialising`), then its seats in batches, then flips it
+/// to `ready`; publishing requires `ready`, so a half-written event is never
+/// on sale, and any later edit of the draft finishes the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Seating {
+    Materialising,
+    #[default]
+    Ready,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueRef {
     pub id: String,
@@ -44,6 +56,19 @@ pub struct Event {
     pub sections: Vec<EventSection>,
     pub cancellation_policy: CancellationPolicy,
     pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub seating: Seating,
+    /// Set when the organizer cancels; each request (a rerun included)
+    /// bumps `cancel_runs`, which the stream turns into a cancellation job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cancel_runs: u32,
+    /// The seat grids the event was created with, copied from its venue
+    /// template: seats are (re)materialised from this, never from the
+    /// template, which may have been edited since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layout: Vec<crate::SectionTemplate>,
 }
 
 impl Event {

@@ -87,7 +87,7 @@ pub enum HoldRefused {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CancellationPolicy, EventSection, EventStatus, VenueRef};
+    use crate::{CancellationPolicy, EventSection, EventStatus, Seating, VenueRef};
 
     fn event() -> Event {
         let t: DateTime<Utc> = "2030-01-01T20:00:00Z".parse().expect("time");
@@ -113,6 +113,10 @@ mod tests {
             }],
             cancellation_policy: CancellationPolicy::free_until_start(),
             created_at: t,
+            seating: Seating::Ready,
+            cancelled_at: None,
+            cancel_runs: 0,
+            layout: Vec::new(),
         }
     }
 

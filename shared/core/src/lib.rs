@@ -2,6 +2,7 @@
 //! venue templates and their seat grids, events, seat state, cancellation
 //! policies, and the clock every time-dependent rule reads.
 
+pub mod admin;
 pub mod booking;
 pub mod clock;
 pub mod event;
@@ -18,7 +19,7 @@ pub mod waitlist;
 
 pub use booking::{Booking, BookingStatus};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use event::{Event, EventSection, EventStatus, VenueRef};
+pub use event::{Event, EventSection, EventStatus, Seating, VenueRef};
 pub use hold::{Hold, HoldStatus};
 pub use ids::{new_id, SeatId};
 pub use money::Money;

@@ -65,8 +65,25 @@ pub struct Notification {
     pub last_error: Option<String>,
     /// When the next attempt is due while pending.
     pub next_attempt_at: DateTime<Utc>,
-    /// The offer it announces.
+    /// The offer it announces (kind `offer`; empty otherwise).
+    #[serde(default)]
     pub claim_token: String,
+    /// The event it is about (kinds `event_cancelled`, `waitlist_closed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// The booking it is about (kind `event_cancelled`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+}
+
+/// Kinds of notification, each with its own email.
+pub mod kind {
+    /// A waitlist offer with its claim link.
+    pub const OFFER: &str = "waitlist_offer";
+    /// The event was cancelled; the booking is refunded in full.
+    pub const EVENT_CANCELLED: &str = "event_cancelled";
+    /// The event was cancelled while the user was on its waitlist.
+    pub const WAITLIST_CLOSED: &str = "waitlist_closed";
 }
 
 /// Backoff before attempt `n + 1` after `n` failed attempts: 30 s, 60 s,

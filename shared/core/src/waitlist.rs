@@ -20,6 +20,8 @@ pub enum EntryStatus {
     Booked,
     Expired,
     Left,
+    /// The event was cancelled while the entry was in line.
+    Closed,
 }
 
 impl EntryStatus {
