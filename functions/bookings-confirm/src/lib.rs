@@ -3,7 +3,7 @@
 //! then one transaction: seats held by this hold and unexpired → booked,
 //! booking written, hold consumed.
 
-use evently_core::{Booking, BookingStatus, HoldStatus, PaymentError};
+use evently_core::{Booking, BookingStatus, Hold, HoldStatus, PaymentError};
 use evently_http::idempotency::idempotent;
 use evently_http::request::json_body;
 use evently_http::response::created;
@@ -94,25 +94,32 @@ async fn book(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>,
     };
     match app.store.confirm_hold(&hold, &booking, now).await {
         Ok(()) => created(&json!({ "booking": BookingView::from(&booking) })),
+        Err(ConfirmError::EventClosed) => {
+            refund_unbooked(app, &payment_id, &hold).await;
+            Err(ApiError::conflict(
+                "this event was cancelled by its organizer; nothing was charged",
+            ))
+        }
         Err(ConfirmError::HoldNotActive) => {
             // Lost a race: with expiry, a release, or another confirm.
             let latest = app.store.get_hold(&hold.id).await?.unwrap_or(hold);
             if latest.status != HoldStatus::Confirmed {
-                // Nothing was booked for this charge: give the money back.
-                if let Err(e) = app
-                    .payments
-                    .refund(
-                        &payment_id,
-                        latest.total_price,
-                        &format!("refund-{}", latest.id),
-                    )
-                    .await
-                {
-                    tracing::error!(hold = %latest.id, error = %e, "refund after a failed confirm did not go through");
-                }
+                refund_unbooked(app, &payment_id, &latest).await;
             }
             Err(hold_ended(latest.status))
         }
         Err(ConfirmError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Nothing was booked for this charge: give the money back (keyed by the
+/// hold, so it happens once however often it is tried).
+async fn refund_unbooked(app: &App, payment_id: &str, hold: &Hold) {
+    if let Err(e) = app
+        .payments
+        .refund(payment_id, hold.total_price, &format!("refund-{}", hold.id))
+        .await
+    {
+        tracing::error!(hold = %hold.id, error = %e, "refund after a failed confirm did not go through");
     }
 }

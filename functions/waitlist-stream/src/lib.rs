@@ -1,10 +1,12 @@
 //! The table's stream → the waitlist queue. Seats that became `reserved`
-//! are grouped per release and sent as `SeatsReleased` messages. A send that
+//! are grouped per release and sent as `SeatsReleased` messages; an event
+//! cancelled (or its cancellation requested again) becomes `EventCancelled`. A send that
 //! fails reports the first stream record of its group as the batch item
 //! failure, so Lambda retries from there (and bisects, per template.yaml).
 
 use evently_notify::Queue;
-use evently_waitlist::stream::{released, Change};
+use evently_waitlist::stream::{cancellations, released, Change};
+use evently_waitlist::WaitlistMessage;
 use serde_json::{json, Value};
 
 /// One stream record: its sequence number and images.
@@ -21,7 +23,17 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
         .into_iter()
         .map(|r| (r.sequence_number, r.change))
         .unzip();
-    for (first, msg) in released(&changes) {
+    let mut messages: Vec<(usize, WaitlistMessage)> = released(&changes)
+        .into_iter()
+        .map(|(i, m)| (i, WaitlistMessage::Released(m)))
+        .chain(
+            cancellations(&changes)
+                .into_iter()
+                .map(|(i, m)| (i, WaitlistMessage::Cancelled(m))),
+        )
+        .collect();
+    messages.sort_by_key(|(i, _)| *i);
+    for (first, msg) in messages {
         if let Err(e) = queue.send(&msg).await {
             tracing::error!(error = %e, sequence = %sequences[first], "could not queue released seats");
             // Lambda retries from the first failed record; later ones wait.

@@ -1,17 +1,18 @@
 //! The waitlist worker: `SeatsReleased` messages from the queue → offers
-//! (real holds for the first matching entries) and their emails. Each
+//! (real holds for the first matching entries) and their emails;
+//! `EventCancelled` messages → a run of the event's cancellation job. Each
 //! message that fails is reported on its own (`batchItemFailures`), so a
 //! poison message is retried alone and then lands in the dead-letter queue
 //! while the rest are served.
 
-use evently_waitlist::{Engine, SeatsReleased};
+use evently_waitlist::{Engine, WaitlistMessage};
 use serde_json::{json, Value};
 
 /// Handles one batch; returns the ids of the messages that failed.
 pub async fn process(engine: &Engine, messages: Vec<(String, String)>) -> Vec<String> {
     let mut failed = Vec::new();
     for (id, body) in messages {
-        let msg: SeatsReleased = match serde_json::from_str(&body) {
+        let msg: WaitlistMessage = match serde_json::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(message = %id, error = %e, "unreadable waitlist message");
@@ -19,13 +20,19 @@ pub async fn process(engine: &Engine, messages: Vec<(String, String)>) -> Vec<St
                 continue;
             }
         };
-        match engine.hand_out(&msg).await {
-            Ok(done) => tracing::info!(message = %id, offers = done.offers.len(),
-                released = done.released_to_public.len(), "released seats handed out"),
-            Err(e) => {
-                tracing::error!(message = %id, error = %e, "hand-out failed");
-                failed.push(id);
+        let outcome = match &msg {
+            WaitlistMessage::Released(released) => engine.hand_out(released).await.map(|done| {
+                tracing::info!(message = %id, offers = done.offers.len(),
+                    released = done.released_to_public.len(), "released seats handed out");
+            }),
+            // Logged by the job itself.
+            WaitlistMessage::Cancelled(c) => {
+                engine.cancel_event(&c.event_cancelled).await.map(drop)
             }
+        };
+        if let Err(e) = outcome {
+            tracing::error!(message = %id, error = %e, "waitlist message failed");
+            failed.push(id);
         }
     }
     failed

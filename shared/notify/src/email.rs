@@ -37,6 +37,14 @@ fn environment() -> Environment<'static> {
     let templates = [
         ("offer.html", include_str!("../templates/offer.html")),
         ("offer.txt", include_str!("../templates/offer.txt")),
+        (
+            "event_cancelled.html",
+            include_str!("../templates/event_cancelled.html"),
+        ),
+        (
+            "event_cancelled.txt",
+            include_str!("../templates/event_cancelled.txt"),
+        ),
     ];
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
@@ -57,6 +65,39 @@ pub fn render_offer(email: &OfferEmail) -> Result<Rendered, minijinja::Error> {
     Ok(Rendered {
         html: env.get_template("offer.html")?.render(&ctx)?,
         text: env.get_template("offer.txt")?.render(&ctx)?,
+        subject,
+    })
+}
+
+/// What an event-cancellation email says: to a booking holder (with the
+/// booking and its refund) or to someone on the waitlist (without).
+#[derive(Debug, Clone, Serialize)]
+pub struct CancellationEmail {
+    pub name: String,
+    pub event_name: String,
+    pub starts_at: String,
+    pub venue: String,
+    pub currency: String,
+    pub booking_id: Option<String>,
+    pub section: String,
+    pub seats: Vec<String>,
+    pub refund: String,
+}
+
+pub fn render_cancellation(email: &CancellationEmail) -> Result<Rendered, minijinja::Error> {
+    let env = environment();
+    let subject = match email.booking_id {
+        Some(_) => format!(
+            "{} is cancelled: your booking is refunded in full",
+            email.event_name
+        ),
+        None => format!("{} is cancelled: the waitlist is closed", email.event_name),
+    };
+    let ctx =
+        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
+    Ok(Rendered {
+        html: env.get_template("event_cancelled.html")?.render(&ctx)?,
+        text: env.get_template("event_cancelled.txt")?.render(&ctx)?,
         subject,
     })
 }

@@ -2,9 +2,14 @@
 //! (`templates/`, minijinja), and the SQS queue that carries released seats
 //! to the waitlist worker.
 
+mod bus;
 mod email;
 mod queue;
 
+pub use aws_sdk_eventbridge::Client as EventBridgeClient;
 pub use aws_sdk_sqs::Client as SqsClient;
-pub use email::{render_offer, Mailer, OfferEmail, Rendered, SendError};
+pub use bus::{Bus, BusError};
+pub use email::{
+    render_cancellation, render_offer, CancellationEmail, Mailer, OfferEmail, Rendered, SendError,
+};
 pub use queue::{Queue, QueueError};

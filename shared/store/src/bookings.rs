@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, Utc};
-use evently_core::{Booking, EntryStatus, Hold, WaitlistEntry};
+use evently_core::{Booking, EntryStatus, Hold, Notification, WaitlistEntry};
 
 use crate::holds::guard_release;
 use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
@@ -19,6 +20,9 @@ pub enum ConfirmError {
     /// transaction) expired. The caller re-reads it to say which.
     #[error("hold is no longer active")]
     HoldNotActive,
+    /// The event is no longer on sale (its organizer cancelled it).
+    #[error("event is no longer on sale")]
+    EventClosed,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -111,10 +115,32 @@ impl Store {
                 req = req.transact_items(item);
             }
         }
+        // Last item: the event is still on sale. Once an organizer cancels
+        // it, no confirm can slip in behind the cancellation job.
+        let (epk, esk) = keys::event(&hold.event_id);
+        let on_sale = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(epk))
+            .key(keys::SK, s(esk))
+            .condition_expression("#status = :published")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":published", s("published"))
+            .build()
+            .map_err(build_err)?;
+        req = req.transact_items(
+            TransactWriteItem::builder()
+                .condition_check(on_sale)
+                .build(),
+        );
         match req.send().await {
             Ok(_) => Ok(()),
-            Err(e) if cancellation_reasons(&e).is_some() => Err(ConfirmError::HoldNotActive),
-            Err(e) => Err(StoreError::from(e).into()),
+            Err(e) => match cancellation_reasons(&e) {
+                Some(reasons) if reasons.last().and_then(failure).is_some() => {
+                    Err(ConfirmError::EventClosed)
+                }
+                Some(_) => Err(ConfirmError::HoldNotActive),
+                None => Err(StoreError::from(e).into()),
+            },
         }
     }
 
@@ -145,6 +171,17 @@ impl Store {
         &self,
         cancelled: &Booking,
         release: ReleaseTo,
+    ) -> Result<bool, StoreError> {
+        self.cancel_booking_telling(cancelled, release, None).await
+    }
+
+    /// `cancel_booking`, writing `note` in the same transaction (used when
+    /// the event is cancelled: the email can never be lost).
+    pub async fn cancel_booking_telling(
+        &self,
+        cancelled: &Booking,
+        release: ReleaseTo,
+        note: Option<&Notification>,
     ) -> Result<bool, StoreError> {
         let (pk, sk) = keys::booking(&cancelled.id);
         let refund = cancelled.refund_amount.unwrap_or_default().to_string();
@@ -198,6 +235,9 @@ impl Store {
                 .build()
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
+        }
+        if let Some(note) = note {
+            req = req.transact_items(crate::offers::notification_put(self, note)?);
         }
         match req.send().await {
             Ok(_) => Ok(true),

@@ -37,6 +37,27 @@ pub fn owner_events(owner: &str) -> String {
     format!("OWNER#{owner}#EVENTS")
 }
 
+/// The analytics item of an event (PK `EVENT#<id>`).
+pub const ANALYTICS_SK: &str = "ANALYTICS";
+
+/// GSI1 partition of every event's analytics item (the admin overview).
+pub const ALL_ANALYTICS: &str = "ANALYTICS";
+
+/// GSI2 partition of an organizer's analytics items (their overview).
+pub fn owner_analytics(owner: &str) -> String {
+    format!("OWNER#{owner}#ANALYTICS")
+}
+
+/// Markers of an event's live holds, sorted by expiry.
+pub fn event_live_holds(event_id: &str) -> String {
+    format!("EVENT#{event_id}#HELD")
+}
+
+/// The marker that a stream record's analytics effects were applied.
+pub fn applied_record(record_id: &str) -> String {
+    format!("APPLIED#{record_id}")
+}
+
 /// GSI1 partition holding every published event, sorted by start time.
 pub const CATALOG: &str = "CATALOG";
 

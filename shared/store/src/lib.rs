@@ -2,6 +2,7 @@
 //! docs/data-model.md. Every method is one access pattern; conditional
 //! failures come back as typed `StoreError`s, never as strings to parse.
 
+mod analytics;
 mod bookings;
 mod catalog;
 mod error;
@@ -17,12 +18,14 @@ mod waitlist;
 
 use aws_sdk_dynamodb::Client;
 
+pub use analytics::{Applicable, EventCounters};
 pub use bookings::{ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::StoreError;
 pub use holds::HoldError;
 pub use idempotency::Begin;
 pub use seats::SEAT_FREE_FILTER;
+pub use venues::EventWriteError;
 pub use waitlist::JoinError;
 
 /// The single table. Cheap to clone: the SDK client is reference-counted.

@@ -40,6 +40,20 @@ fn offer_item(offer: &Offer) -> Result<HashMap<String, AttributeValue>, StoreErr
     Ok(item)
 }
 
+/// A new notification, written with the state change it announces.
+pub(crate) fn notification_put(
+    store: &Store,
+    note: &Notification,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(&store.table)
+        .set_item(Some(notification_item(note)?))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::notification(&note.user_id, note.created_at, &note.id);
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(note)?;
@@ -184,8 +198,23 @@ impl Store {
         to: OfferStatus,
         entry_to: EntryStatus,
     ) -> Result<bool, StoreError> {
+        self.end_offer_telling(offer, hold, to, entry_to, None)
+            .await
+    }
+
+    /// `end_offer`, writing `note` in the same transaction (the event's
+    /// cancellation tells the user why the offer ended).
+    pub async fn end_offer_telling(
+        &self,
+        offer: &Offer,
+        hold: &Hold,
+        to: OfferStatus,
+        entry_to: EntryStatus,
+        note: Option<&Notification>,
+    ) -> Result<bool, StoreError> {
         let entry_to = match entry_to {
             EntryStatus::Left => "left",
+            EntryStatus::Closed => "closed",
             _ => "expired",
         };
         let to = match to {
@@ -219,6 +248,9 @@ impl Store {
         }
         for item in entry_transition(self, &entry_stub(offer), "offered", entry_to, None)? {
             req = req.transact_items(item);
+        }
+        if let Some(note) = note {
+            req = req.transact_items(notification_put(self, note)?);
         }
         committed(req).await
     }

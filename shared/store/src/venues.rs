@@ -1,9 +1,21 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use evently_core::{Event, VenueTemplate};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
+use crate::tx::{build_err, cancellation_reasons, n};
 use crate::{keys, Store, StoreError};
+
+/// Why a conditional event write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum EventWriteError {
+    /// Someone changed the event since it was read (status, seating or a
+    /// cancellation run): read again and retry.
+    #[error("the event changed while this request was working on it")]
+    Changed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -24,17 +36,146 @@ impl Store {
         self.put_new(item, &venue.id).await
     }
 
+    /// Replaces a template (an edit). Events already created from it keep
+    /// their own copy of what they need, so nothing else changes.
+    pub async fn replace_venue(&self, venue: &VenueTemplate) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::venue(&venue.id);
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(venue)?;
+        item.insert(keys::PK.into(), s(pk));
+        item.insert(keys::SK.into(), s(sk));
+        item.insert("entity".into(), s("venue"));
+        item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
+        item.insert(
+            keys::GSI1SK.into(),
+            s(format!("{}#{}", venue.created_at, venue.id)),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(PK) AND owner_id = :owner")
+            .expression_attribute_values(":owner", s(&venue.owner_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// An organizer's venue templates, oldest first.
+    pub async fn owner_venues(&self, owner_id: &str) -> Result<Vec<VenueTemplate>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .key_condition_expression("GSI1PK = :pk")
+            .expression_attribute_values(":pk", s(keys::owner_venues(owner_id)));
+        self.query_as(query).await
+    }
+
+    /// An organizer's events (every status), by start time.
+    pub async fn owner_events(&self, owner_id: &str) -> Result<Vec<Event>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI2)
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", s(keys::owner_events(owner_id)));
+        self.query_as(query).await
+    }
+
+    /// A new event and its analytics item, in one transaction: analytics
+    /// exist from the event's first moment, and the overview queries can
+    /// find them by owner.
+    pub async fn create_event(&self, event: &Event) -> Result<(), StoreError> {
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(build_err)
+        };
+        let req = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(event_item(event)?)?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(crate::analytics::analytics_item(event))?)
+                    .build(),
+            );
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if cancellation_reasons(&e).is_some() => {
+                Err(StoreError::AlreadyExists(event.id.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes `event` over the version `read` was: only if status, seating
+    /// and cancellation runs are still what was read (optimistic
+    /// concurrency: two organizers' PATCHes never silently overwrite each
+    /// other). Publishing additionally requires every seat in place.
+    pub async fn save_event(&self, event: &Event, read: &Event) -> Result<(), EventWriteError> {
+        let mut condition =
+            "#status = :status AND seating = :seating AND cancel_runs = :runs".to_owned();
+        let publishing =
+            event.status == EventStatus::Published && read.status == EventStatus::Draft;
+        if publishing {
+            condition.push_str(" AND seating = :ready");
+        }
+        let mut req = self.client.put_item();
+        if publishing {
+            req = req.expression_attribute_values(":ready", s("ready"));
+        }
+        let result = req
+            .table_name(&self.table)
+            .set_item(Some(event_item(event)?))
+            .condition_expression(condition)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status_str(read.status)))
+            .expression_attribute_values(":seating", s(seating_str(read.seating)))
+            .expression_attribute_values(":runs", n(read.cancel_runs))
+            .send()
+            .await;
+        let result = match result {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                return Err(EventWriteError::Changed)
+            }
+            other => other,
+        };
+        result.map_err(StoreError::from)?;
+        if event.status == EventStatus::Published || read.status != event.status {
+            // The analytics item mirrors capacity and status for overviews.
+            crate::analytics::sync_analytics(self, event).await?;
+        }
+        Ok(())
+    }
+
     pub async fn get_venue(&self, id: &str) -> Result<Option<VenueTemplate>, StoreError> {
         match self.get_item(keys::venue(id)).await? {
             Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
             None => Ok(None),
         }
-    }
-
-    /// Writes a new event item. Published events are also written to the
-    /// catalog index (GSI1), sorted by start time.
-    pub async fn put_event(&self, event: &Event) -> Result<(), StoreError> {
-        self.put_new(event_item(event)?, &event.id).await
     }
 
     pub async fn get_event(&self, id: &str) -> Result<Option<Event>, StoreError> {
@@ -87,4 +228,19 @@ pub(crate) fn event_item(event: &Event) -> Result<HashMap<String, AttributeValue
     item.insert(keys::GSI2PK.into(), s(keys::owner_events(&event.owner_id)));
     item.insert(keys::GSI2SK.into(), s(format!("{starts}#{}", event.id)));
     Ok(item)
+}
+
+fn status_str(status: EventStatus) -> &'static str {
+    match status {
+        EventStatus::Draft => "draft",
+        EventStatus::Published => "published",
+        EventStatus::Cancelled => "cancelled",
+    }
+}
+
+fn seating_str(seating: Seating) -> &'static str {
+    match seating {
+        Seating::Materialising => "materialising",
+        Seating::Ready => "ready",
+    }
 }

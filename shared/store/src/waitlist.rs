@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use evently_core::{EntryStatus, WaitlistEntry};
+use evently_core::{EntryStatus, Notification, WaitlistEntry};
 
 use crate::tx::{build_err, cancellation_reasons, committed, s};
 use crate::{attr_s, keys, Store, StoreError};
@@ -25,6 +25,7 @@ fn status_str(status: EntryStatus) -> &'static str {
         EntryStatus::Booked => "booked",
         EntryStatus::Expired => "expired",
         EntryStatus::Left => "left",
+        EntryStatus::Closed => "closed",
     }
 }
 
@@ -137,6 +138,49 @@ impl Store {
     /// The entries still waiting for an event, first come first.
     pub async fn waiting_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
         self.query_as(self.waiting_query(event_id)).await
+    }
+
+    /// Entries still in line (waiting or holding an offer), first come first.
+    pub async fn active_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .filter_expression("#status IN (:waiting, :offered)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)))
+            .expression_attribute_values(":waiting", s("waiting"))
+            .expression_attribute_values(":offered", s("offered"))
+            .consistent_read(true);
+        self.query_as(query).await
+    }
+
+    /// Every entry of an event's waitlist in line order, whatever its status.
+    pub async fn event_entries(&self, event_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::event_waitlist(event_id)));
+        self.query_as(query).await
+    }
+
+    /// A waiting entry closed by its event's cancellation, with the
+    /// notification telling its user, in one transaction; false when it had
+    /// already left the waiting state.
+    pub async fn close_entry(
+        &self,
+        entry: &WaitlistEntry,
+        note: &Notification,
+    ) -> Result<bool, StoreError> {
+        let mut req = self.client.transact_write_items();
+        for item in entry_transition(self, entry, "waiting", "closed", None)? {
+            req = req.transact_items(item);
+        }
+        req = req.transact_items(crate::offers::notification_put(self, note)?);
+        committed(req).await
     }
 
     /// Whether anyone is waiting for this event.

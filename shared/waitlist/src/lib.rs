@@ -10,20 +10,32 @@
 //! so redelivered messages, the sweeper and a user booking at the last second
 //! can race safely: only seats still `reserved` are ever handed out.
 
+pub mod cancel;
 pub mod stream;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use evently_core::offer::kind;
 use evently_core::offer::retry_delay_secs;
 use evently_core::waitlist::{assign, FreedSeats};
 use evently_core::{
     Clock, Hold, HoldStatus, Notification, NotificationStatus, Offer, OfferRef, OfferStatus,
     SeatId, WaitlistEntry,
 };
-use evently_notify::{render_offer, Mailer, OfferEmail, SendError};
+use evently_notify::{
+    render_cancellation, render_offer, CancellationEmail, Mailer, OfferEmail, SendError,
+};
 use evently_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
+
+/// Everything the waitlist queue carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WaitlistMessage {
+    Released(SeatsReleased),
+    Cancelled(cancel::EventCancelled),
+}
 
 /// The message on the waitlist queue: seats of one section became reserved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +109,8 @@ pub struct Engine {
     pub store: Store,
     pub mailer: Mailer,
     pub clock: Arc<dyn Clock>,
+    /// Refunds bookings when their event is cancelled.
+    pub payments: Arc<dyn evently_core::PaymentProvider>,
     pub config: EngineConfig,
 }
 
@@ -111,13 +125,25 @@ impl Engine {
             store: Store::new(evently_store::aws::Client::new(&aws), table),
             mailer: Mailer::new(aws_sdk_ses::Client::new(&aws), sender),
             clock: Arc::new(evently_core::SystemClock),
+            payments: Arc::new(evently_core::SimulatedPayments),
             config: EngineConfig::from_env(),
         })
     }
 }
 
 /// How long one send attempt may take before the sweeper may try again.
-const SEND_LEASE_SECS: i64 = 60;
+pub(crate) const SEND_LEASE_SECS: i64 = 60;
+
+/// What a notification comes to when it is time to send it.
+enum Composed {
+    Mail {
+        to: String,
+        mail: evently_notify::Rendered,
+        offer: Option<Box<Offer>>,
+    },
+    /// Nothing to say any more (the offer it announced has ended).
+    Moot(String),
+}
 
 fn claim_token() -> String {
     format!("{:032x}", rand::random::<u128>())
@@ -141,6 +167,16 @@ impl Engine {
             .ok_or_else(|| EngineError::Missing(format!("section {}", msg.section_id)))?
             .clone();
         let mut done = HandOut::default();
+        if event.status == evently_core::EventStatus::Cancelled {
+            // Nobody is in line any more (the cancellation closed every
+            // entry); the seats simply stop being reserved.
+            let reserved = self.store.reserved_seats(&event.id, &section.id).await?;
+            self.store
+                .release_reserved(&event.id, &section.id, &reserved)
+                .await?;
+            done.released_to_public = reserved;
+            return Ok(done);
+        }
         // A round restarts when a write finds the world changed (an entry
         // left, another worker took the seats); a few rounds always settle.
         for _ in 0..5 {
@@ -231,7 +267,7 @@ impl Engine {
         let note = Notification {
             id: hold.id.clone(),
             user_id: entry.user_id.clone(),
-            kind: "waitlist_offer".into(),
+            kind: kind::OFFER.into(),
             subject: String::new(),
             channel: "email".into(),
             status: NotificationStatus::Pending,
@@ -243,6 +279,8 @@ impl Engine {
             // attempt never finished.
             next_attempt_at: now + Duration::seconds(SEND_LEASE_SECS),
             claim_token: token.clone(),
+            event_id: Some(entry.event_id.clone()),
+            booking_id: None,
         };
         if self.store.create_offer(&offer, &hold, entry, &note).await? {
             tracing::info!(entry = %entry.id, offer = %token, seats = offer.seat_ids.len(), "waitlist offer made");
@@ -253,14 +291,109 @@ impl Engine {
     }
 
     /// One attempt to email a pending notification. On the last failed
-    /// attempt the notification is `failed` and its offer is withdrawn, so
-    /// its seats go to the next person in line.
+    /// attempt the notification is `failed`, and an offer it announced is
+    /// withdrawn, so its seats go to the next person in line.
     pub async fn deliver(&self, mut note: Notification) -> Result<NotificationStatus, EngineError> {
         if note.status != NotificationStatus::Pending {
             return Ok(note.status);
         }
         let now = self.clock.now();
         let read_attempts = note.attempts;
+        let (to, mail, offer) = match self.compose(&note).await? {
+            Composed::Mail { to, mail, offer } => (to, mail, offer),
+            Composed::Moot(why) => {
+                note.status = NotificationStatus::Failed;
+                note.last_error = Some(why);
+                self.store.save_notification(&note, read_attempts).await?;
+                return Ok(note.status);
+            }
+        };
+        note.subject = mail.subject.clone();
+        // Claim this attempt before sending, so the worker and the sweeper
+        // never both send it: whoever records the attempt first sends.
+        note.attempts += 1;
+        note.next_attempt_at = now + Duration::seconds(SEND_LEASE_SECS);
+        if !self.store.save_notification(&note, read_attempts).await? {
+            return Ok(note.status);
+        }
+        let claimed = note.attempts;
+        match self.mailer.send(&to, &mail).await {
+            Ok(message_id) => {
+                note.status = NotificationStatus::Sent;
+                note.sent_at = Some(now);
+                note.last_error = None;
+                tracing::info!(notification = %note.id, kind = %note.kind, %message_id, "email sent");
+            }
+            Err(e) => {
+                note.last_error = Some(e.to_string());
+                if note.attempts >= self.config.max_email_attempts {
+                    note.status = NotificationStatus::Failed;
+                } else {
+                    note.next_attempt_at = now + Duration::seconds(retry_delay_secs(note.attempts));
+                }
+                let permanent = matches!(e, SendError::Rejected(_));
+                tracing::warn!(notification = %note.id, kind = %note.kind, attempts = note.attempts, permanent, error = %e, "email not sent");
+            }
+        }
+        if !self.store.save_notification(&note, claimed).await? {
+            return Ok(note.status);
+        }
+        if note.status == NotificationStatus::Failed {
+            if let Some(offer) = offer {
+                self.withdraw(&offer).await?;
+            }
+        }
+        Ok(note.status)
+    }
+
+    /// The email a notification sends, to whom, and the offer it announces.
+    async fn compose(&self, note: &Notification) -> Result<Composed, EngineError> {
+        let user = self
+            .store
+            .get_user(&note.user_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("user {}", note.user_id)))?;
+        if note.kind == kind::EVENT_CANCELLED || note.kind == kind::WAITLIST_CLOSED {
+            let event_id = note.event_id.clone().unwrap_or_default();
+            let event = self
+                .store
+                .get_event(&event_id)
+                .await?
+                .ok_or_else(|| EngineError::Missing(format!("event {event_id}")))?;
+            let booking = match &note.booking_id {
+                Some(id) => self.store.get_booking(id).await?,
+                None => None,
+            };
+            let section = booking
+                .as_ref()
+                .and_then(|b| event.section(&b.section_id))
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            let mail = render_cancellation(&CancellationEmail {
+                name: user.name.clone(),
+                event_name: event.name.clone(),
+                starts_at: when(event.starts_at),
+                venue: format!("{}, {}", event.venue.name, event.venue.city),
+                currency: event.currency.clone(),
+                booking_id: booking.as_ref().map(|b| b.id.clone()),
+                section,
+                seats: booking
+                    .as_ref()
+                    .map(|b| b.seat_ids.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
+                refund: booking
+                    .as_ref()
+                    .and_then(|b| b.refund_amount)
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+            .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
+            return Ok(Composed::Mail {
+                to: user.email,
+                mail,
+                offer: None,
+            });
+        }
         let offer = self
             .store
             .get_offer(&note.claim_token)
@@ -268,16 +401,10 @@ impl Engine {
             .ok_or_else(|| EngineError::Missing(format!("offer of notification {}", note.id)))?;
         if offer.status != OfferStatus::Open {
             // Nothing left to announce (booked, expired or withdrawn).
-            note.status = NotificationStatus::Failed;
-            note.last_error = Some(format!("offer is {:?}; not sent", offer.status).to_lowercase());
-            self.store.save_notification(&note, read_attempts).await?;
-            return Ok(note.status);
+            return Ok(Composed::Moot(
+                format!("offer is {:?}; not sent", offer.status).to_lowercase(),
+            ));
         }
-        let user = self
-            .store
-            .get_user(&offer.user_id)
-            .await?
-            .ok_or_else(|| EngineError::Missing(format!("user {}", offer.user_id)))?;
         let event = self
             .store
             .get_event(&offer.event_id)
@@ -303,40 +430,11 @@ impl Engine {
             ),
         })
         .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
-        note.subject = mail.subject.clone();
-        // Claim this attempt before sending, so the worker and the sweeper
-        // never both send it: whoever records the attempt first sends.
-        note.attempts += 1;
-        note.next_attempt_at = now + Duration::seconds(SEND_LEASE_SECS);
-        if !self.store.save_notification(&note, read_attempts).await? {
-            return Ok(note.status);
-        }
-        let claimed = note.attempts;
-        match self.mailer.send(&user.email, &mail).await {
-            Ok(message_id) => {
-                note.status = NotificationStatus::Sent;
-                note.sent_at = Some(now);
-                note.last_error = None;
-                tracing::info!(notification = %note.id, %message_id, "offer email sent");
-            }
-            Err(e) => {
-                note.last_error = Some(e.to_string());
-                if note.attempts >= self.config.max_email_attempts {
-                    note.status = NotificationStatus::Failed;
-                } else {
-                    note.next_attempt_at = now + Duration::seconds(retry_delay_secs(note.attempts));
-                }
-                let permanent = matches!(e, SendError::Rejected(_));
-                tracing::warn!(notification = %note.id, attempts = note.attempts, permanent, error = %e, "offer email not sent");
-            }
-        }
-        if !self.store.save_notification(&note, claimed).await? {
-            return Ok(note.status);
-        }
-        if note.status == NotificationStatus::Failed {
-            self.withdraw(&offer).await?;
-        }
-        Ok(note.status)
+        Ok(Composed::Mail {
+            to: user.email,
+            mail,
+            offer: Some(Box::new(offer)),
+        })
     }
 
     /// Takes an offer back; its seats become reserved again, which the

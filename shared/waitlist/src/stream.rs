@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::cancel::EventCancelled;
 use crate::SeatsReleased;
 
 #[derive(Debug, Deserialize)]
@@ -68,6 +69,37 @@ pub fn released(changes: &[Change]) -> Vec<(usize, SeatsReleased)> {
         }
     }
     groups
+}
+
+/// Event items that were cancelled, or whose cancellation was requested
+/// again (`cancel_runs` went up): each asks for a run of the cancellation
+/// job. Returned with the index of their record.
+pub fn cancellations(changes: &[Change]) -> Vec<(usize, EventCancelled)> {
+    let field = |v: Option<&Value>, name: &str| v.and_then(|v| v.get(name)).cloned();
+    changes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            let new = c.new.as_ref()?;
+            if new.get("entity")?.as_str()? != "event"
+                || new.get("status")?.as_str()? != "cancelled"
+            {
+                return None;
+            }
+            let runs = field(Some(new), "cancel_runs");
+            let was_cancelled = field(c.old.as_ref(), "status") == Some(Value::from("cancelled"));
+            if was_cancelled && field(c.old.as_ref(), "cancel_runs") == runs {
+                return None;
+            }
+            Some((
+                index,
+                EventCancelled {
+                    event_cancelled: new.get("id")?.as_str()?.to_owned(),
+                    run: runs.and_then(|r| r.as_u64()).unwrap_or(0) as u32,
+                },
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,73 @@
+//! The table's stream → analytics counters and domain events. The second
+//! consumer of the stream (the waitlist stream function is the first):
+//! every record's counter deltas are applied exactly once (a marker per
+//! record, in the same transaction), then the domain events the batch
+//! announces go to the EventBridge bus. Any failure reports the batch's
+//! first record, so Lambda retries it whole: the counters skip what they
+//! already applied, and the bus may see an event again (at least once,
+//! with a stable `id`).
+
+use evently_analytics::{domain_event, project, Record};
+use evently_notify::Bus;
+use evently_store::{Applicable, Store};
+use serde_json::{json, Value};
+
+/// Handles one batch; returns the sequence numbers to report as failed.
+pub async fn project_batch(store: &Store, bus: &Bus, records: &[Record]) -> Vec<String> {
+    let Some(first) = records.first() else {
+        return Vec::new();
+    };
+    let applicable: Vec<Applicable> = records
+        .iter()
+        .filter_map(|r| {
+            project(r).map(|effects| Applicable {
+                record_id: r.id.clone(),
+                at: r.at,
+                effects,
+            })
+        })
+        .collect();
+    if let Err(e) = store.apply_analytics(&applicable).await {
+        tracing::error!(error = %e, "analytics counters not updated");
+        return vec![first.sequence_number.clone()];
+    }
+    let events: Vec<_> = records.iter().filter_map(domain_event).collect();
+    let entries: Vec<(&str, &Value)> = events.iter().map(|e| (e.detail_type, &e.detail)).collect();
+    if let Err(e) = bus.publish(&entries).await {
+        tracing::error!(error = %e, bus = bus.name(), "domain events not published");
+        return vec![first.sequence_number.clone()];
+    }
+    Vec::new()
+}
+
+fn plain(item: &serde_dynamo::Item) -> Option<Value> {
+    if item.is_empty() {
+        return None;
+    }
+    serde_dynamo::from_item::<_, Value>(item.clone()).ok()
+}
+
+/// The Lambda handler: decodes the DynamoDB stream event and reports
+/// partial batch failures (`ReportBatchItemFailures`).
+pub async fn handler(
+    store: &Store,
+    bus: &Bus,
+    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>,
+) -> Result<Value, lambda_runtime::Error> {
+    let records: Vec<Record> = event
+        .payload
+        .records
+        .iter()
+        .map(|r| Record {
+            id: r.event_id.clone(),
+            sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
+            at: r.change.approximate_creation_date_time.timestamp(),
+            old: plain(&r.change.old_image),
+            new: plain(&r.change.new_image),
+        })
+        .collect();
+    let failed = project_batch(store, bus, &records).await;
+    Ok(
+        json!({ "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
+    )
+}

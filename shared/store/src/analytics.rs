@@ -1,0 +1,351 @@
+//! Analytics maintained from the table's stream: one counters item per
+//! event, live-hold markers, and a marker per applied stream record that
+//! makes every application exactly-once (a redelivered record finds its
+//! marker and changes nothing).
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use evently_analytics::{Counter, Effects, LiveHold};
+use evently_core::Event;
+
+use crate::tx::{build_err, cancellation_reasons, failure, n, s};
+use crate::{attr_n, attr_s, keys, Item, Store, StoreError};
+
+/// Applied-record markers outlive the stream's 24 h retention.
+const APPLIED_MARKER_SECS: i64 = 2 * 24 * 3600;
+/// Live-hold markers are dropped by TTL an hour after their hold's expiry
+/// (reads ignore them from the expiry on).
+const HELD_MARKER_GRACE_SECS: i64 = 3600;
+/// Records per transaction: one marker, at most one counters update and one
+/// hold marker each, within DynamoDB's 100 items.
+const RECORDS_PER_TX: usize = 25;
+
+/// The analytics item of a new event (counters start at zero).
+pub(crate) fn analytics_item(event: &Event) -> Item {
+    let (pk, _) = keys::event(&event.id);
+    let starts = evently_core::clock::rfc3339(event.starts_at);
+    let mut item = HashMap::from([
+        (keys::PK.to_owned(), s(pk)),
+        (keys::SK.to_owned(), s(keys::ANALYTICS_SK)),
+        ("entity".to_owned(), s("analytics")),
+        ("event_id".to_owned(), s(&event.id)),
+        ("owner_id".to_owned(), s(&event.owner_id)),
+        ("name".to_owned(), s(&event.name)),
+        ("status".to_owned(), s(event_status(event))),
+        ("capacity".to_owned(), n(event.total_seats())),
+        (keys::GSI1PK.to_owned(), s(keys::ALL_ANALYTICS)),
+        (keys::GSI1SK.to_owned(), s(format!("{starts}#{}", event.id))),
+        (
+            keys::GSI2PK.to_owned(),
+            s(keys::owner_analytics(&event.owner_id)),
+        ),
+        (keys::GSI2SK.to_owned(), s(format!("{starts}#{}", event.id))),
+    ]);
+    for c in Counter::ALL {
+        item.insert(c.attribute().to_owned(), n(0));
+    }
+    item
+}
+
+fn event_status(event: &Event) -> &'static str {
+    match event.status {
+        evently_core::EventStatus::Draft => "draft",
+        evently_core::EventStatus::Published => "published",
+        evently_core::EventStatus::Cancelled => "cancelled",
+    }
+}
+
+/// Mirrors an event's name, status and capacity onto its analytics item.
+pub(crate) async fn sync_analytics(store: &Store, event: &Event) -> Result<(), StoreError> {
+    let (pk, _) = keys::event(&event.id);
+    store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(keys::ANALYTICS_SK))
+        .update_expression("SET #name = :name, #status = :status, #capacity = :capacity")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#capacity", "capacity")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":name", s(&event.name))
+        .expression_attribute_values(":status", s(event_status(event)))
+        .expression_attribute_values(":capacity", n(event.total_seats()))
+        .send()
+        .await?;
+    Ok(())
+}
+
+fn held_key(event_id: &str, expires_at: i64, hold_id: &str) -> (String, String) {
+    // Zero-padded so the sort key orders by time.
+    (
+        keys::event_live_holds(event_id),
+        format!("{expires_at:012}#{hold_id}"),
+    )
+}
+
+/// Whether these records started and/or ended one hold.
+type HoldSpan<'a> = (Option<&'a LiveHold>, Option<&'a LiveHold>);
+
+/// One stream record's effects, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Applicable {
+    pub record_id: String,
+    /// When the change happened (epoch seconds), for marker expiry.
+    pub at: i64,
+    pub effects: Effects,
+}
+
+/// The counters of one event as stored, plus seats held right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCounters {
+    pub event_id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub status: String,
+    pub capacity: i64,
+    pub counts: BTreeMap<Counter, i64>,
+    pub held: i64,
+}
+
+impl EventCounters {
+    pub fn get(&self, c: Counter) -> i64 {
+        self.counts.get(&c).copied().unwrap_or(0)
+    }
+}
+
+impl Store {
+    /// Applies each record's effects exactly once: a batch goes in one
+    /// transaction per `RECORDS_PER_TX` records with a marker per record;
+    /// when any marker already exists (a redelivery) the records of that
+    /// transaction are applied one by one, skipping those already applied.
+    /// Returns how many records were newly applied.
+    pub async fn apply_analytics(&self, records: &[Applicable]) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        for chunk in records.chunks(RECORDS_PER_TX) {
+            if self.apply_together(chunk).await? {
+                applied += chunk.len();
+                continue;
+            }
+            for one in chunk {
+                if self.apply_together(std::slice::from_ref(one)).await? {
+                    applied += 1;
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// One transaction for these records; false when a marker showed one
+    /// was applied before (nothing written).
+    async fn apply_together(&self, records: &[Applicable]) -> Result<bool, StoreError> {
+        if records.is_empty() {
+            return Ok(true);
+        }
+        let mut items = Vec::new();
+        for r in records {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .item(keys::PK, s(keys::applied_record(&r.record_id)))
+                .item(keys::SK, s("APPLIED"))
+                .item("entity", s("applied_record"))
+                .item(keys::TTL, n(r.at + APPLIED_MARKER_SECS))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        // DynamoDB allows one operation per item in a transaction: merge the
+        // counter deltas per event and settle each hold's marker.
+        let mut deltas: BTreeMap<&str, BTreeMap<Counter, i64>> = BTreeMap::new();
+        let mut holds: BTreeMap<(&str, &str), HoldSpan> = BTreeMap::new();
+        for r in records {
+            let fx = &r.effects;
+            let per_event = deltas.entry(fx.event_id.as_str()).or_default();
+            for (c, by) in &fx.counts {
+                *per_event.entry(*c).or_default() += by;
+            }
+            if let Some(h) = &fx.hold_started {
+                holds
+                    .entry((fx.event_id.as_str(), h.hold_id.as_str()))
+                    .or_default()
+                    .0 = Some(h);
+            }
+            if let Some(h) = &fx.hold_ended {
+                holds
+                    .entry((fx.event_id.as_str(), h.hold_id.as_str()))
+                    .or_default()
+                    .1 = Some(h);
+            }
+        }
+        for (event_id, counts) in deltas {
+            let counts: Vec<(Counter, i64)> = counts.into_iter().filter(|(_, v)| *v != 0).collect();
+            if counts.is_empty() {
+                continue;
+            }
+            let (pk, _) = keys::event(event_id);
+            // Names through placeholders: several are DynamoDB reserved words.
+            let expr = counts
+                .iter()
+                .map(|(c, _)| format!("#{0} :{0}", c.attribute()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(pk))
+                .key(keys::SK, s(keys::ANALYTICS_SK))
+                .update_expression(format!("ADD {expr}"));
+            for (c, by) in &counts {
+                update = update
+                    .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
+                    .expression_attribute_values(format!(":{}", c.attribute()), n(by));
+            }
+            items.push(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_err)?)
+                    .build(),
+            );
+        }
+        for ((event_id, _), (started, ended)) in holds {
+            match (started, ended) {
+                // Started and ended within these records: nothing to keep.
+                (Some(_), Some(_)) | (None, None) => {}
+                (Some(h), None) => {
+                    let (pk, sk) = held_key(event_id, h.expires_at, &h.hold_id);
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .item(keys::PK, s(pk))
+                        .item(keys::SK, s(sk))
+                        .item("entity", s("live_hold"))
+                        .item("seats", n(h.seats))
+                        .item("expires_at", n(h.expires_at))
+                        .item(keys::TTL, n(h.expires_at + HELD_MARKER_GRACE_SECS))
+                        .build()
+                        .map_err(build_err)?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                }
+                (None, Some(h)) => {
+                    let (pk, sk) = held_key(event_id, h.expires_at, &h.hold_id);
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .key(keys::PK, s(pk))
+                        .key(keys::SK, s(sk))
+                        .build()
+                        .map_err(build_err)?;
+                    items.push(TransactWriteItem::builder().delete(delete).build());
+                }
+            }
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => match cancellation_reasons(&e) {
+                // Only a marker (the first `records.len()` items) failing
+                // its condition means "applied before"; anything else
+                // (a conflict, throttling) is an error, retried by Lambda.
+                Some(reasons)
+                    if reasons
+                        .iter()
+                        .take(records.len())
+                        .any(|r| failure(r) == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(e.into()),
+            },
+        }
+    }
+
+    /// An event's counters and the seats in live holds at `now`.
+    pub async fn event_counters(
+        &self,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EventCounters>, StoreError> {
+        let (pk, _) = keys::event(event_id);
+        let Some(item) = self.get_item((pk, keys::ANALYTICS_SK.to_owned())).await? else {
+            return Ok(None);
+        };
+        let mut counters = counters_of(&item)?;
+        counters.held = self.live_held(event_id, now).await?;
+        Ok(Some(counters))
+    }
+
+    /// Counters of every event of an organizer (or of everyone's, for an
+    /// admin), each with its live holds.
+    pub async fn all_counters(
+        &self,
+        owner_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EventCounters>, StoreError> {
+        let query = self.client.query().table_name(&self.table);
+        let query = match owner_id {
+            Some(owner) => query
+                .index_name(keys::GSI2)
+                .key_condition_expression("GSI2PK = :pk")
+                .expression_attribute_values(":pk", s(keys::owner_analytics(owner))),
+            None => query
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::ALL_ANALYTICS)),
+        };
+        let mut all: Vec<EventCounters> = self
+            .query_all(query)
+            .await?
+            .iter()
+            .map(counters_of)
+            .collect::<Result<_, _>>()?;
+        // A handful of keyed range reads, eight at a time.
+        for chunk in all.chunks_mut(8) {
+            let ids: Vec<String> = chunk.iter().map(|c| c.event_id.clone()).collect();
+            let held =
+                futures::future::join_all(ids.iter().map(|id| self.live_held(id, now))).await;
+            for (c, h) in chunk.iter_mut().zip(held) {
+                c.held = h?;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Seats in holds that have not ended or expired by `now`: a keyed
+    /// range read of the event's live-hold markers from now on.
+    async fn live_held(&self, event_id: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK > :now")
+            .expression_attribute_values(":pk", s(keys::event_live_holds(event_id)))
+            .expression_attribute_values(":now", s(format!("{:012}#~", now.timestamp())))
+            .consistent_read(true);
+        Ok(self
+            .query_all(query)
+            .await?
+            .iter()
+            .map(|i| attr_n(i, "seats").unwrap_or(0))
+            .sum())
+    }
+}
+
+fn counters_of(item: &Item) -> Result<EventCounters, StoreError> {
+    let counts = Counter::ALL
+        .iter()
+        .map(|c| (*c, attr_n(item, c.attribute()).unwrap_or(0)))
+        .collect();
+    Ok(EventCounters {
+        event_id: attr_s(item, "event_id")?.to_owned(),
+        owner_id: attr_s(item, "owner_id").unwrap_or_default().to_owned(),
+        name: attr_s(item, "name").unwrap_or_default().to_owned(),
+        status: attr_s(item, "status").unwrap_or_default().to_owned(),
+        capacity: attr_n(item, "capacity").unwrap_or(0),
+        counts,
+        held: 0,
+    })
+}

@@ -1,0 +1,192 @@
+//! An organizer's cancellation of an event, run as a job from the waitlist
+//! queue: the PATCH marks the event `cancelled`, the table's stream turns
+//! that into an `EventCancelled` message, and the worker calls
+//! `cancel_event`. Every step is a conditional write that records its own
+//! email, so a run that dies midway is finished by the next (SQS
+//! redelivery, or the organizer repeating the PATCH): nothing is refunded,
+//! cancelled or announced twice, and nothing is skipped.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use evently_core::offer::kind;
+use evently_core::{
+    BookingStatus, EntryStatus, EventStatus, Money, Notification, NotificationStatus, OfferStatus,
+    SeatState,
+};
+use evently_store::ReleaseTo;
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, EngineError, SEND_LEASE_SECS};
+
+/// The queue message asking for (another run of) an event's cancellation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventCancelled {
+    pub event_cancelled: String,
+    /// The event's `cancel_runs` when the message was made (for the logs).
+    pub run: u32,
+}
+
+/// What one run did (a rerun of a finished job reports zeros).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct CancelReport {
+    pub bookings_cancelled: usize,
+    pub refunded: Money,
+    pub entries_closed: usize,
+    pub emails_sent: usize,
+}
+
+fn note(
+    kind: &str,
+    id: String,
+    user_id: &str,
+    event_id: &str,
+    booking_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Notification {
+    Notification {
+        id,
+        user_id: user_id.to_owned(),
+        kind: kind.to_owned(),
+        subject: String::new(),
+        channel: "email".into(),
+        status: NotificationStatus::Pending,
+        attempts: 0,
+        created_at: now,
+        sent_at: None,
+        last_error: None,
+        // Sent right after it is written; the sweeper only steps in if that
+        // attempt never finished.
+        next_attempt_at: now + Duration::seconds(SEND_LEASE_SECS),
+        claim_token: String::new(),
+        event_id: Some(event_id.to_owned()),
+        booking_id,
+    }
+}
+
+impl Engine {
+    /// Cancels every confirmed booking of a cancelled event with a full
+    /// refund, closes its waitlist (withdrawing open offers), and emails
+    /// everyone concerned. Idempotent: safe to run any number of times.
+    pub async fn cancel_event(&self, event_id: &str) -> Result<CancelReport, EngineError> {
+        let event = self
+            .store
+            .get_event(event_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("event {event_id}")))?;
+        let mut report = CancelReport::default();
+        if event.status != EventStatus::Cancelled {
+            return Ok(report);
+        }
+        let now = self.clock.now();
+        let mut notes = Vec::new();
+
+        // Bookings are found from their seats (strongly consistent reads),
+        // so one confirmed a moment before the cancellation is not missed
+        // the way an eventually consistent index could miss it.
+        let mut booking_ids = BTreeSet::new();
+        for section in &event.sections {
+            for seat in self.store.section_seats(&event.id, &section.id).await? {
+                if let SeatState::Booked { booking_id } = seat.state {
+                    booking_ids.insert(booking_id);
+                }
+            }
+        }
+        for id in booking_ids {
+            let Some(booking) = self.store.get_booking(&id).await? else {
+                continue;
+            };
+            if booking.status != BookingStatus::Confirmed {
+                continue;
+            }
+            // Refund first, keyed by the booking: a rerun never pays twice,
+            // and a booking is only marked cancelled once its money is back.
+            self.payments
+                .refund(
+                    &booking.payment_id,
+                    booking.total_price,
+                    &format!("refund-{}", booking.id),
+                )
+                .await
+                .map_err(|e| EngineError::Missing(format!("refund of {}: {e}", booking.id)))?;
+            let mut cancelled = booking.clone();
+            cancelled.status = BookingStatus::Cancelled;
+            cancelled.refund_amount = Some(booking.total_price);
+            cancelled.cancellation_fee = Some(Money::ZERO);
+            cancelled.cancelled_at = Some(now);
+            let n = note(
+                kind::EVENT_CANCELLED,
+                format!("cancel-{}", booking.id),
+                &booking.user_id,
+                &event.id,
+                Some(booking.id.clone()),
+                now,
+            );
+            if self
+                .store
+                .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n))
+                .await?
+            {
+                report.bookings_cancelled += 1;
+                report.refunded = report.refunded + booking.total_price;
+                notes.push(n);
+            }
+        }
+
+        for entry in self.store.active_entries(&event.id).await? {
+            let n = note(
+                kind::WAITLIST_CLOSED,
+                format!("closed-{}", entry.id),
+                &entry.user_id,
+                &event.id,
+                None,
+                now,
+            );
+            let closed = match entry.status {
+                EntryStatus::Waiting => self.store.close_entry(&entry, &n).await?,
+                EntryStatus::Offered => {
+                    let offer = match &entry.claim_token {
+                        Some(token) => self.store.get_offer(token).await?,
+                        None => None,
+                    };
+                    match offer {
+                        Some(offer) if offer.status == OfferStatus::Open => {
+                            let hold =
+                                self.store.get_hold(&offer.hold_id).await?.ok_or_else(|| {
+                                    EngineError::Missing(format!("hold {}", offer.hold_id))
+                                })?;
+                            self.store
+                                .end_offer_telling(
+                                    &offer,
+                                    &hold,
+                                    OfferStatus::Withdrawn,
+                                    EntryStatus::Closed,
+                                    Some(&n),
+                                )
+                                .await?
+                        }
+                        _ => false,
+                    }
+                }
+                _ => false,
+            };
+            if closed {
+                report.entries_closed += 1;
+                notes.push(n);
+            }
+        }
+
+        // Each email was written with the change it announces; send them
+        // now. One that fails stays pending and the sweeper retries it.
+        for n in notes {
+            if self.deliver(n).await? == NotificationStatus::Sent {
+                report.emails_sent += 1;
+            }
+        }
+        tracing::info!(event = %event.id, bookings = report.bookings_cancelled,
+            refunded = %report.refunded, entries = report.entries_closed,
+            emails = report.emails_sent, "event cancellation run");
+        Ok(report)
+    }
+}
