@@ -77,6 +77,96 @@ pub async fn provision_queues(
     Ok(urls)
 }
 
+/// Logical id of the local-only queue that captures every domain event put
+/// on the bus (so tests and developers can see what was published).
+pub const DOMAIN_EVENTS_CAPTURE: &str = "DomainEventsCapture";
+
+/// Creates the template's event bus (`<prefix>-<LogicalId>`) and archives,
+/// plus a local-only rule sending every `evently` event to a capture queue
+/// whose URL is added to `queues`.
+pub async fn provision_bus(
+    aws: &aws_config::SdkConfig,
+    template: &Template,
+    prefix: &str,
+    queues: &mut Queues,
+) -> Result<evently_notify::Bus, Error> {
+    let bus_id = template
+        .buses
+        .first()
+        .ok_or("template has no AWS::Events::EventBus")?;
+    let events = aws_sdk_eventbridge::Client::new(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let name = format!("{prefix}-{bus_id}");
+    let bus_arn = match events.create_event_bus().name(&name).send().await {
+        Ok(out) => out.event_bus_arn().unwrap_or_default().to_owned(),
+        Err(_) => events
+            .describe_event_bus()
+            .name(&name)
+            .send()
+            .await?
+            .arn()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    for (archive, days) in &template.archives {
+        // A local archive only proves the shape; moto replays nothing.
+        let mut req = events
+            .create_archive()
+            .archive_name(format!("{prefix}-{archive}"))
+            .event_source_arn(&bus_arn);
+        if *days > 0 {
+            req = req.retention_days(*days as i32);
+        }
+        if let Err(e) = req.send().await {
+            tracing::debug!(error = %aws_sdk_eventbridge::error::DisplayErrorContext(&e), "archive not created locally");
+        }
+    }
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-{DOMAIN_EVENTS_CAPTURE}"))
+        .send()
+        .await?
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default();
+    let rule = format!("{prefix}-capture");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&name)
+        .event_pattern(serde_json::json!({ "source": [evently_analytics::SOURCE] }).to_string())
+        .send()
+        .await?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("capture")
+                .arn(arn)
+                .build()?,
+        )
+        .send()
+        .await?;
+    queues.insert(DOMAIN_EVENTS_CAPTURE.to_owned(), url);
+    Ok(evently_notify::Bus::new(
+        events,
+        name,
+        evently_analytics::SOURCE,
+    ))
+}
+
 /// `!GetAtt X.Arn` → "X" (however the YAML library presents the tag).
 fn getatt_target(v: &Yaml) -> Option<String> {
     let text = match v {
@@ -86,14 +176,74 @@ fn getatt_target(v: &Yaml) -> Option<String> {
     Some(text.trim_end_matches(".Arn").to_owned())
 }
 
-/// Follows the table's stream from now on and forwards its records to the
-/// stream function, as the DynamoDB event source mapping would. If the
-/// stream goes away (scripts/seed recreates the table), it finds the new one.
+/// One stream record, as every local stream consumer receives it.
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    pub event_id: String,
+    pub sequence_number: String,
+    pub at: i64,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+}
+
+/// A function the table's stream feeds: takes a batch, answers whether it
+/// all succeeded (a failed batch is retried whole, as Lambda would from its
+/// first reported failure).
+pub type StreamConsumer = std::sync::Arc<
+    dyn Fn(Vec<StreamRecord>) -> futures::future::BoxFuture<'static, bool> + Send + Sync,
+>;
+
+/// The waitlist stream function as a consumer.
+pub fn waitlist_consumer(queue: Queue) -> StreamConsumer {
+    std::sync::Arc::new(move |records: Vec<StreamRecord>| {
+        let queue = queue.clone();
+        Box::pin(async move {
+            let records = records
+                .into_iter()
+                .map(|r| waitlist_stream::Record {
+                    sequence_number: r.sequence_number,
+                    change: Change {
+                        old: r.old,
+                        new: r.new,
+                    },
+                })
+                .collect();
+            waitlist_stream::forward(&queue, records).await.is_empty()
+        })
+    })
+}
+
+/// The analytics stream function as a consumer.
+pub fn analytics_consumer(store: evently_store::Store, bus: evently_notify::Bus) -> StreamConsumer {
+    std::sync::Arc::new(move |records: Vec<StreamRecord>| {
+        let (store, bus) = (store.clone(), bus.clone());
+        Box::pin(async move {
+            let records: Vec<evently_analytics::Record> = records
+                .into_iter()
+                .map(|r| evently_analytics::Record {
+                    id: r.event_id,
+                    sequence_number: r.sequence_number,
+                    at: r.at,
+                    old: r.old,
+                    new: r.new,
+                })
+                .collect();
+            analytics_stream::project_batch(&store, &bus, &records)
+                .await
+                .is_empty()
+        })
+    })
+}
+
+/// Follows the table's stream from now on and feeds its records to one
+/// consumer, as a DynamoDB event source mapping would (each consumer has
+/// its own iterator). If the stream goes away (scripts/seed recreates the
+/// table), it finds the new one.
 pub async fn poll_stream(
     streams: aws_sdk_dynamodbstreams::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     table: String,
-    queue: Queue,
+    consumer: StreamConsumer,
     every: Duration,
     first: (String, String),
 ) -> Result<(), Error> {
@@ -117,7 +267,7 @@ pub async fn poll_stream(
                             .and_then(|t| t.latest_stream_arn().map(str::to_owned))
                     }) == Some(arn.clone())
                 };
-                follow(&streams, iterator, &queue, every, same_stream).await
+                follow(&streams, iterator, &consumer, every, same_stream).await
             }
             Err(e) => tracing::debug!(error = %e, "no stream to follow yet"),
         }
@@ -168,7 +318,7 @@ pub async fn open_stream(
 async fn follow<F, Fut>(
     streams: &aws_sdk_dynamodbstreams::Client,
     start: String,
-    queue: &Queue,
+    consumer: &StreamConsumer,
     every: Duration,
     same_stream: F,
 ) where
@@ -201,7 +351,7 @@ async fn follow<F, Fut>(
                 continue;
             }
         };
-        let records: Vec<waitlist_stream::Record> = out
+        let records: Vec<StreamRecord> = out
             .records()
             .iter()
             .filter_map(|r| {
@@ -211,17 +361,19 @@ async fn follow<F, Fut>(
                 >| {
                     img.and_then(|i| serde_dynamo::from_item::<_, Value>(i.clone()).ok())
                 };
-                Some(waitlist_stream::Record {
+                Some(StreamRecord {
+                    event_id: r.event_id().unwrap_or_default().to_owned(),
                     sequence_number: d.sequence_number().unwrap_or_default().to_owned(),
-                    change: Change {
-                        old: plain(d.old_image()),
-                        new: plain(d.new_image()),
-                    },
+                    at: d
+                        .approximate_creation_date_time()
+                        .map_or_else(|| chrono::Utc::now().timestamp(), |t| t.secs()),
+                    old: plain(d.old_image()),
+                    new: plain(d.new_image()),
                 })
             })
             .collect();
         let next = out.next_shard_iterator().map(str::to_owned);
-        if !records.is_empty() && !waitlist_stream::forward(queue, records).await.is_empty() {
+        if !records.is_empty() && !consumer(records).await {
             // Retry the same batch, as the event source mapping would.
             tokio::time::sleep(every).await;
             iterator = Some(it);

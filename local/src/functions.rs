@@ -24,9 +24,17 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("waitlist-leave", waitlist_leave::handler),
         ("offers-get", offers_get::handler),
         ("notifications-mine", notifications_mine::handler),
+        ("admin-venues", admin_venues::handler),
+        ("admin-events", admin_events::handler),
+        ("admin-analytics", admin_analytics::handler),
     ]
 }
 
 /// Functions driven by event sources rather than routes; the local runtime
 /// runs them from `events.rs` (stream poller, queue poller, schedule).
-pub const EVENT_FUNCTIONS: [&str; 3] = ["waitlist-stream", "waitlist-worker", "waitlist-sweeper"];
+pub const EVENT_FUNCTIONS: [&str; 4] = [
+    "waitlist-stream",
+    "analytics-stream",
+    "waitlist-worker",
+    "waitlist-sweeper",
+];

@@ -184,7 +184,7 @@ pub async fn start_event_sources(
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let ses = aws_sdk_ses::Client::new(&aws);
     let table = app.store.table().to_owned();
-    let queues = events::provision_queues(&sqs, template, &table).await?;
+    let mut queues = events::provision_queues(&sqs, template, &table).await?;
     if settings.verify_sender {
         ses.verify_email_identity()
             .email_address(&settings.sender)
@@ -195,6 +195,7 @@ pub async fn start_event_sources(
         store: app.store.clone(),
         mailer: evently_notify::Mailer::new(ses, settings.sender.clone()),
         clock: app.clock.clone(),
+        payments: app.payments.clone(),
         config: settings.engine.clone(),
     }));
     let waitlist_url = queues
@@ -202,23 +203,36 @@ pub async fn start_event_sources(
         .ok_or("template has no WaitlistQueue")?
         .clone();
     let queue = evently_notify::Queue::new(sqs, waitlist_url);
+    let bus = events::provision_bus(&aws, template, &table, &mut queues).await?;
     let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
     let dynamodb = app.store.client().clone();
-    let first = events::open_stream(&streams, &dynamodb, &table).await?;
-    let stream_task = events::poll_stream(
-        streams,
-        dynamodb.clone(),
-        table.clone(),
-        queue.clone(),
-        settings.stream_poll,
-        first,
-    );
-    let tasks = vec![
-        tokio::spawn(async move {
-            if let Err(e) = stream_task.await {
-                tracing::error!(error = %e, "stream poller stopped");
+    // Two consumers of the stream, each with its own iterator, opened
+    // before start-up returns so nothing written after it is missed.
+    let consumers = [
+        ("waitlist", events::waitlist_consumer(queue.clone())),
+        (
+            "analytics",
+            events::analytics_consumer(app.store.clone(), bus),
+        ),
+    ];
+    let mut tasks = Vec::new();
+    for (name, consumer) in consumers {
+        let first = events::open_stream(&streams, &dynamodb, &table).await?;
+        let task = events::poll_stream(
+            streams.clone(),
+            dynamodb.clone(),
+            table.clone(),
+            consumer,
+            settings.stream_poll,
+            first,
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, consumer = name, "stream poller stopped");
             }
-        }),
+        }));
+    }
+    tasks.extend([
         tokio::spawn(async move {
             if let Err(e) = events::poll_queue(engine, queue).await {
                 tracing::error!(error = %e, "queue poller stopped");
@@ -226,7 +240,7 @@ pub async fn start_event_sources(
         }),
         tokio::spawn(events::tick_sweeper(engine, settings.sweep_every)),
         tokio::spawn(events::expire_ttl(dynamodb, table, settings.ttl_every)),
-    ];
+    ]);
     Ok(EventSources {
         engine,
         queues,

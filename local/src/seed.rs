@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use evently_core::{
-    new_id, CancellationPolicy, Event, EventSection, EventStatus, FeeType, Money, Role,
+    new_id, CancellationPolicy, Event, EventSection, EventStatus, FeeType, Money, Role, Seating,
     SectionTemplate, User, VenueRef, VenueTemplate,
 };
 use evently_http::auth::hash_password;
@@ -230,6 +230,10 @@ pub async fn seed(
             sections,
             cancellation_policy: plan.policy,
             created_at: now,
+            seating: Seating::Ready,
+            cancelled_at: None,
+            cancel_runs: 0,
+            layout: plan.venue.sections.clone(),
         };
         event
             .validate()
@@ -240,7 +244,7 @@ pub async fn seed(
             seats += positions.len();
             store.put_seats(&event.id, &positions, sold.price).await?;
         }
-        store.put_event(&event).await?;
+        store.create_event(&event).await?;
         events.push(event);
     }
     Ok(Some(Seeded {

@@ -27,6 +27,10 @@ pub struct Template {
     pub tables: Vec<TableSpec>,
     /// SQS queues: logical id and properties.
     pub queues: Vec<(String, Value)>,
+    /// EventBridge custom buses (logical ids) and archives (logical id,
+    /// retention days).
+    pub buses: Vec<String>,
+    pub archives: Vec<(String, u64)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,8 @@ impl Template {
         let mut functions = Vec::new();
         let mut tables = Vec::new();
         let mut queues = Vec::new();
+        let mut buses = Vec::new();
+        let mut archives = Vec::new();
         for (id, res) in resources {
             let id = id.as_str().unwrap_or_default().to_owned();
             match str_at(res, &["Type"]) {
@@ -102,6 +108,15 @@ impl Template {
                 Some("AWS::SQS::Queue") => {
                     queues.push((id, res.get("Properties").cloned().unwrap_or(Value::Null)));
                 }
+                Some("AWS::Events::EventBus") => buses.push(id),
+                Some("AWS::Events::Archive") => {
+                    let days = res
+                        .get("Properties")
+                        .and_then(|p| p.get("RetentionDays"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0);
+                    archives.push((id, days));
+                }
                 Some("AWS::DynamoDB::Table") => tables.push(TableSpec {
                     logical_id: id,
                     properties: res.get("Properties").cloned().unwrap_or(Value::Null),
@@ -114,6 +129,8 @@ impl Template {
             functions,
             tables,
             queues,
+            buses,
+            archives,
         })
     }
 }

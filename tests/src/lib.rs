@@ -220,6 +220,85 @@ impl Stack {
         (user.id, token)
     }
 
+    /// An organizer account made directly in the store, with a token.
+    pub async fn organizer(&self, name: &str) -> (String, String) {
+        let id = evently_core::new_id();
+        let user = evently_core::User {
+            id: id.clone(),
+            email: format!(
+                "{}.{}@example.test",
+                name.to_lowercase(),
+                id[16..].to_lowercase()
+            ),
+            name: name.to_owned(),
+            role: evently_core::Role::Organizer,
+        };
+        self.app
+            .store
+            .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
+            .await
+            .expect("user");
+        let token = self
+            .app
+            .tokens
+            .issue(&user, self.app.clock.now(), 3600)
+            .expect("token");
+        (user.id, token)
+    }
+
+    /// Any method with a JSON body (or none) as `token`.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        answer(req.send().await.expect("request")).await
+    }
+
+    /// Domain events the bus delivered to the local capture queue since
+    /// the last call (received and deleted), as EventBridge envelopes.
+    pub async fn drain_domain_events(&self) -> Vec<Value> {
+        let sources = self.events.as_ref().expect("event sources running");
+        let url = sources
+            .queues
+            .get(evently_local::events::DOMAIN_EVENTS_CAPTURE)
+            .expect("capture queue");
+        let sqs = aws_sdk_sqs::Client::new(&evently_store::aws::local_sdk_config(&self.endpoint));
+        let mut out = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let messages = got.messages();
+            if messages.is_empty() {
+                return out;
+            }
+            for m in messages {
+                if let Ok(v) = serde_json::from_str(m.body().unwrap_or("")) {
+                    out.push(v);
+                }
+                if let Some(r) = m.receipt_handle() {
+                    let _ = sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(r)
+                        .send()
+                        .await;
+                }
+            }
+        }
+    }
+
     /// Holds seats and returns (status, body).
     pub async fn hold(
         &self,

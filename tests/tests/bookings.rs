@@ -141,7 +141,7 @@ async fn cancelled_and_started_events_cannot_be_held() {
         .expect("event");
     cancelled.id = evently_core::new_id();
     cancelled.status = evently_core::EventStatus::Cancelled;
-    stack.app.store.put_event(&cancelled).await.expect("put");
+    stack.app.store.create_event(&cancelled).await.expect("put");
     let (status, problem) = stack.hold(&ada, &cancelled.id, "ORCH", &["ORCH-1-1"]).await;
     assert_eq!(status, 409, "{problem}");
 

@@ -215,7 +215,12 @@ async fn drafts_are_neither_listed_nor_shown() {
     draft.id = evently_core::new_id();
     draft.name = "Secret Draft".into();
     draft.status = evently_core::EventStatus::Draft;
-    stack.app.store.put_event(&draft).await.expect("put draft");
+    stack
+        .app
+        .store
+        .create_event(&draft)
+        .await
+        .expect("put draft");
     let (_, body) = stack.get(&format!("{EVENTS}?q=secret"), None).await;
     assert_eq!(body["events"].as_array().map(Vec::len), Some(0));
     assert_eq!(

@@ -96,9 +96,10 @@ fn every_function_builds_with_cargo_lambda_for_arm64_al2023() {
 }
 
 /// Fills the placeholders of a sample with a real event id and token.
-fn fill(text: &str, event_id: &str, token: &str) -> String {
+fn fill(text: &str, event_id: &str, token: &str, organizer: &str) -> String {
     text.replace("__EVENT_ID__", event_id)
         .replace("__ACCESS_TOKEN__", token)
+        .replace("__ORGANIZER_TOKEN__", organizer)
 }
 
 #[tokio::test]
@@ -107,6 +108,9 @@ async fn every_route_is_served_and_every_sample_event_is_answered() {
     let demo = stack.event_id(evently_tests::DEMO_NIGHT);
     let token = stack
         .login("user3@example.com", evently_tests::DEMO_PASSWORD)
+        .await;
+    let organizer = stack
+        .login("organizer@example.com", evently_tests::DEMO_PASSWORD)
         .await;
     let t = template();
     let handlers = http_handlers();
@@ -139,7 +143,7 @@ async fn every_route_is_served_and_every_sample_event_is_answered() {
             .join(format!("{}.json", route.function));
         let text = std::fs::read_to_string(&sample)
             .unwrap_or_else(|_| panic!("missing {}", sample.display()));
-        let req = lambda_http::request::from_str(&fill(&text, &demo, &token))
+        let req = lambda_http::request::from_str(&fill(&text, &demo, &token, &organizer))
             .unwrap_or_else(|e| panic!("{}: {e}", sample.display()));
         let handler = handlers
             .iter()
@@ -201,6 +205,21 @@ fn the_event_function_samples_decode_as_their_lambda_events() {
     let body: evently_waitlist::SeatsReleased =
         serde_json::from_str(sqs.records[0].body.as_deref().unwrap_or("")).expect("message");
     assert_eq!(body.seat_ids.len(), 2);
+    let stream: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_str(&read("analytics-stream.json")).expect("DynamoDB stream event");
+    let new: serde_json::Value =
+        serde_dynamo::from_item(stream.records[0].change.new_image.clone()).expect("image");
+    let record = evently_analytics::Record {
+        id: stream.records[0].event_id.clone(),
+        sequence_number: "1".into(),
+        at: 0,
+        old: None,
+        new: Some(new),
+    };
+    assert_eq!(
+        evently_analytics::domain_event(&record).map(|e| e.detail_type),
+        Some("BookingConfirmed")
+    );
     let _: aws_lambda_events::event::eventbridge::EventBridgeEvent =
         serde_json::from_str(&read("waitlist-sweeper.json")).expect("scheduled event");
 }

@@ -2,6 +2,7 @@
 //! start, request parsing with size and shape checks, JWT and argon2 auth,
 //! and the single mapping from errors to problem+json responses.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod idempotency;

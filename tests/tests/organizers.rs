@@ -1,0 +1,680 @@
+//! The organizer side over HTTP against the local stack: venue templates,
+//! events from them, publish, analytics kept by the stream, domain events on
+//! the bus, cancelling an event (refunds, emails, waitlist closed, rerun
+//! safe), authorization, and bad input that writes nothing.
+
+use std::time::{Duration, Instant};
+
+use evently_tests::Stack;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn venue_body(name: &str) -> Value {
+    json!({
+        "name": name, "city": "Porto",
+        "sections": [
+            {"id": "A", "name": "Stalls", "rows": 2, "seats_per_row": 4, "default_price": "50.00",
+             "gaps": ["A-1-4"]},
+            {"id": "B", "name": "Box", "rows": 1, "seats_per_row": 2, "default_price": "20.00"}
+        ]
+    })
+}
+
+fn event_body(stack: &Stack, venue_id: &str, name: &str, price_a: &str) -> Value {
+    let starts = stack.app.clock.now() + chrono::Duration::days(30);
+    json!({
+        "venue_id": venue_id, "name": name, "description": "An evening of tests",
+        "starts_at": evently_core::clock::rfc3339(starts),
+        "ends_at": evently_core::clock::rfc3339(starts + chrono::Duration::hours(3)),
+        "section_prices": {"A": price_a},
+        "cancellation_policy": {"allowed": true, "deadline_hours": 24, "fee_type": "percentage", "fee_value": "10.00"}
+    })
+}
+
+async fn started() -> Stack {
+    Stack::start_with_waitlist(
+        None,
+        evently_waitlist::EngineConfig::default(),
+        Duration::from_secs(3600),
+    )
+    .await
+}
+
+async fn analytics(stack: &Stack, token: &str, event_id: &str) -> Value {
+    let (status, body) = stack
+        .send_as(
+            Method::GET,
+            token,
+            &format!("/api/v1/admin/events/{event_id}/analytics"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    let mut k: Vec<String> = events
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn an_organizer_runs_an_event_from_template_to_cancellation() {
+    let stack = started().await;
+    let (_, org) = stack.organizer("Olga").await;
+
+    // A template, then two events from it at different prices.
+    let (status, body) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/venues",
+            Some(&venue_body("Hall")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let venue_id = body["venue"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(body["venue"]["capacity"], 9);
+    let (_, one) = stack
+        .send_as(
+            Method::GET,
+            &org,
+            &format!("/api/v1/admin/venues/{venue_id}"),
+            None,
+        )
+        .await;
+    let seats = one["venue"]["sections"][0]["seats"]
+        .as_array()
+        .expect("seats");
+    assert_eq!(seats.len(), 7, "2×4 minus the gap A-1-4");
+    assert!(seats
+        .iter()
+        .any(|s| s["id"] == "A-2-4" && s["x"] == 30 && s["y"] == 10));
+
+    let (status, gala) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Gala", "80.00")),
+        )
+        .await;
+    assert_eq!(status, 201, "{gala}");
+    assert_eq!(gala["event"]["status"], "draft");
+    assert_eq!(gala["event"]["seating"], "ready");
+    let gala_id = gala["event"]["id"].as_str().expect("id").to_owned();
+    let (status, matinee) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Matinee", "35.00")),
+        )
+        .await;
+    assert_eq!(status, 201, "{matinee}");
+    let matinee_id = matinee["event"]["id"].as_str().expect("id").to_owned();
+
+    // Editing the template changes neither event.
+    let mut bigger = venue_body("Hall, renamed");
+    bigger["sections"][0]["rows"] = json!(10);
+    let (status, body) = stack
+        .send_as(
+            Method::PUT,
+            &org,
+            &format!("/api/v1/admin/venues/{venue_id}"),
+            Some(&bigger),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, still) = stack
+        .send_as(
+            Method::GET,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(still["event"]["total_seats"], 9);
+    assert_eq!(still["event"]["venue"]["name"], "Hall");
+
+    // Drafts are invisible to customers; publishing puts one on sale.
+    let (status, _) = stack.get(&format!("/api/v1/events/{gala_id}"), None).await;
+    assert_eq!(status, 404);
+    let (status, body) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}"),
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, public) = stack.get(&format!("/api/v1/events/{gala_id}"), None).await;
+    assert_eq!(status, 200, "{public}");
+    assert_eq!(
+        public["price_range"],
+        json!({"min": "20.00", "max": "80.00"})
+    );
+    let (_, layout) = stack
+        .get(&format!("/api/v1/events/{gala_id}/venue-layout"), None)
+        .await;
+    assert_eq!(layout["sections"][0]["price"], "80.00");
+    let (status, _) = stack
+        .get(&format!("/api/v1/events/{matinee_id}"), None)
+        .await;
+    assert_eq!(status, 404, "the other event is still a draft");
+
+    // Customers: one books the box (sells it out), one books and cancels,
+    // one only holds, one waits for the box.
+    let (_, ann) = stack.customer("Ann").await;
+    let (_, ben) = stack.customer("Ben").await;
+    let (_, cat) = stack.customer("Cat").await;
+    let (_, dan) = stack.customer("Dan").await;
+    let (_, held) = stack.hold(&ann, &gala_id, "B", &["B-1-1", "B-1-2"]).await;
+    let (status, booked) = stack
+        .confirm(&ann, held["hold_id"].as_str().expect("hold"), "tok_visa")
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let ann_booking = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let (_, held) = stack.hold(&ben, &gala_id, "A", &["A-1-1"]).await;
+    let (_, booked) = stack
+        .confirm(&ben, held["hold_id"].as_str().expect("hold"), "tok_visa")
+        .await;
+    let ben_booking = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let (status, cancelled) = stack
+        .delete_as(&ben, &format!("/api/v1/bookings/{ben_booking}/cancel"))
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["booking"]["refund_amount"], "72.00");
+    let (status, cat_hold) = stack.hold(&cat, &gala_id, "A", &["A-2-1", "A-2-2"]).await;
+    assert_eq!(status, 201, "{cat_hold}");
+    let (status, entry) = stack
+        .post_as(
+            &dan,
+            "/api/v1/waitlist/join",
+            &json!({"event_id": gala_id, "quantity": 1, "preferences": {"section_id": "B"}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{entry}");
+
+    // The counters catch up with the stream.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let figures = loop {
+        let f = analytics(&stack, &org, &gala_id).await;
+        let caught_up = f["sold"] == 2
+            && f["cancellations"] == 1
+            && f["held"] == 2
+            && f["waitlist"]["waiting"] == 1;
+        if caught_up || Instant::now() > deadline {
+            break f;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(figures["capacity"], 9);
+    assert_eq!(figures["available"], 5);
+    assert_eq!(figures["bookings"], 2);
+    assert_eq!(figures["gross_sales"], "120.00");
+    assert_eq!(figures["refunds"], "72.00");
+    assert_eq!(figures["revenue"], "48.00", "40 + 80 − 72 refunded");
+    assert_eq!(figures["utilization"], 0.2222);
+    let (_, overview) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/analytics", None)
+        .await;
+    assert_eq!(overview["event_count"], 2, "{overview}");
+    assert_eq!(overview["capacity"], 18);
+    assert_eq!(overview["sold"], 2);
+
+    // Domain events reached the bus.
+    let mut published = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        published.extend(stack.drain_domain_events().await);
+        let k = kinds(&published);
+        let all_there = k.contains(&"BookingCancelled".to_owned())
+            && k.contains(&"WaitlistJoined".to_owned())
+            && k.iter().filter(|x| *x == "BookingConfirmed").count() == 2;
+        if all_there {
+            break;
+        }
+        assert!(Instant::now() < deadline, "domain events so far: {k:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(kinds(&published).contains(&"EventPublished".to_owned()));
+    let confirmed = published
+        .iter()
+        .find(|e| e["detail"]["booking_id"] == ann_booking.as_str())
+        .expect("Ann's BookingConfirmed");
+    assert_eq!(confirmed["source"], "evently");
+    assert_eq!(confirmed["detail"]["total_price"], "40.00");
+
+    // Published: the seating and terms are what people bought.
+    let (status, body) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}"),
+            Some(&json!({"section_prices": {"A": "99.00"}})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+
+    // Cancel the event: refunds, emails, the waitlist closed.
+    let (status, body) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}"),
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["event"]["status"], "cancelled");
+    stack
+        .eventually("Ann's booking refunded in full", 20, || async {
+            let (_, b) = stack
+                .send_as(
+                    Method::GET,
+                    &ann,
+                    &format!("/api/v1/bookings/{ann_booking}"),
+                    None,
+                )
+                .await;
+            b["booking"]["status"] == "cancelled" && b["booking"]["refund_amount"] == "40.00"
+        })
+        .await;
+    let ann_email = stack
+        .app
+        .store
+        .get_user(&who(&stack, &ann))
+        .await
+        .expect("read")
+        .expect("ann")
+        .email;
+    let dan_email = stack
+        .app
+        .store
+        .get_user(&who(&stack, &dan))
+        .await
+        .expect("read")
+        .expect("dan")
+        .email;
+    stack
+        .eventually("cancellation emails in the mailbox", 20, || async {
+            let mail = stack.mailbox().await;
+            mail.iter().any(|m| m["to"][0] == ann_email.as_str())
+                && mail.iter().any(|m| m["to"][0] == dan_email.as_str())
+        })
+        .await;
+    let mail = stack.mailbox().await;
+    let to_ann = mail
+        .iter()
+        .find(|m| m["to"][0] == ann_email.as_str())
+        .expect("Ann's email");
+    assert!(to_ann["subject"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Gala is cancelled"));
+    assert!(to_ann["text"].as_str().unwrap_or("").contains("40.00"));
+    assert!(to_ann["text"].as_str().unwrap_or("").contains("B-1-1"));
+    let (_, entry) = stack
+        .send_as(
+            Method::GET,
+            &dan,
+            &format!("/api/v1/waitlist/status/{gala_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(entry["entry"]["status"], "closed", "{entry}");
+
+    // A hold made before the cancellation can no longer be paid for.
+    let (status, body) = stack
+        .confirm(
+            &cat,
+            cat_hold["hold_id"].as_str().expect("hold"),
+            "tok_visa",
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = stack.hold(&cat, &gala_id, "A", &["A-2-3"]).await;
+    assert_eq!(status, 409, "no new holds on a cancelled event");
+
+    // Repeating the cancel reruns the job, which finds nothing left to do.
+    let (status, _) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}"),
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    stack
+        .eventually("analytics show both cancellations", 20, || async {
+            let f = analytics(&stack, &org, &gala_id).await;
+            f["cancellations"] == 2 && f["refunds"] == "112.00" && f["revenue"] == "8.00"
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let to_ann = stack
+        .mailbox()
+        .await
+        .iter()
+        .filter(|m| m["to"][0] == ann_email.as_str())
+        .count();
+    assert_eq!(
+        to_ann, 1,
+        "one email per holder, however often the job runs"
+    );
+    published.extend(stack.drain_domain_events().await);
+    assert_eq!(
+        kinds(&published)
+            .iter()
+            .filter(|k| *k == "EventCancelled")
+            .count(),
+        1
+    );
+}
+
+/// The user id inside one of our test tokens.
+fn who(stack: &Stack, token: &str) -> String {
+    stack.app.tokens.verify(token).expect("token").sub
+}
+
+#[tokio::test]
+async fn customers_are_refused_and_organizers_see_only_their_own() {
+    let stack = started().await;
+    let (_, customer) = stack.customer("Carl").await;
+    let (_, mine) = stack.organizer("Mia").await;
+    let (_, theirs) = stack.organizer("Theo").await;
+    let (_, venue) = stack
+        .send_as(
+            Method::POST,
+            &mine,
+            "/api/v1/admin/venues",
+            Some(&venue_body("Mine")),
+        )
+        .await;
+    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
+    let (_, event) = stack
+        .send_as(
+            Method::POST,
+            &mine,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Mine", "10.00")),
+        )
+        .await;
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+
+    // Every admin route of the template: 403 for a customer.
+    for route in evently_tests::template()
+        .routes
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/admin"))
+    {
+        let path = route
+            .path
+            .replace("{event_id}", &event_id)
+            .replace("{venue_id}", &venue_id);
+        let (status, body) = stack
+            .send_as(
+                route.method.parse().expect("method"),
+                &customer,
+                &path,
+                Some(&json!({})),
+            )
+            .await;
+        assert_eq!(status, 403, "{} {path}: {body}", route.method);
+    }
+
+    // Another organizer: someone else's venue and event do not exist.
+    for (method, path, body) in [
+        (
+            Method::GET,
+            format!("/api/v1/admin/venues/{venue_id}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/admin/venues/{venue_id}"),
+            Some(venue_body("Stolen")),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/admin/events/{event_id}"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/admin/events/{event_id}"),
+            Some(json!({"status": "published"})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/admin/events/{event_id}/analytics"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/admin/events/{event_id}/waitlist"),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/events".to_owned(),
+            Some(event_body(&stack, &venue_id, "Borrowed", "1.00")),
+        ),
+    ] {
+        let (status, answer) = stack
+            .send_as(method.clone(), &theirs, &path, body.as_ref())
+            .await;
+        assert_eq!(status, 404, "{method} {path}: {answer}");
+    }
+    let (_, listed) = stack
+        .send_as(Method::GET, &theirs, "/api/v1/admin/venues", None)
+        .await;
+    assert_eq!(listed["venues"], json!([]));
+    let (_, listed) = stack
+        .send_as(Method::GET, &theirs, "/api/v1/admin/events", None)
+        .await;
+    assert_eq!(listed["events"], json!([]));
+    let (_, overview) = stack
+        .send_as(Method::GET, &theirs, "/api/v1/admin/analytics", None)
+        .await;
+    assert_eq!(overview["event_count"], 0);
+    // Nothing of Mia's changed.
+    let (_, still) = stack
+        .send_as(
+            Method::GET,
+            &mine,
+            &format!("/api/v1/admin/events/{event_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(still["event"]["status"], "draft");
+    assert_eq!(still["event"]["name"], "Mine");
+}
+
+#[tokio::test]
+async fn bad_organizer_input_is_refused_and_nothing_is_written() {
+    let stack = Stack::start(None).await;
+    let (_, org) = stack.organizer("Bea").await;
+    let post = |path: &'static str, body: Value| {
+        let (stack, org) = (&stack, org.clone());
+        async move { stack.send_as(Method::POST, &org, path, Some(&body)).await }
+    };
+    let mut bad_venues = Vec::new();
+    for (field, value) in [
+        ("rows", json!(0)),
+        ("rows", json!(100_000)),
+        ("seats_per_row", json!(-3)),
+        ("default_price", json!("-5.00")),
+        ("default_price", json!("5.001")),
+        ("gaps", json!(["Z-1-1"])),
+    ] {
+        let mut body = venue_body("Bad");
+        body["sections"][0][field] = value.clone();
+        bad_venues.push((format!("{field}={value}"), body));
+    }
+    let mut huge = venue_body("Huge");
+    huge["sections"] = json!((0..3).map(|i| json!({"id": format!("S{i}"), "name": "S", "rows": 200, "seats_per_row": 200, "default_price": "1.00"})).collect::<Vec<_>>());
+    bad_venues.push(("120,000 seats".into(), huge));
+    bad_venues.push((
+        "no sections".into(),
+        json!({"name": "Empty", "city": "X", "sections": []}),
+    ));
+    bad_venues.push((
+        "unknown field".into(),
+        json!({"name": "X", "city": "X", "sections": [], "roof": true}),
+    ));
+    for (what, body) in bad_venues {
+        let (status, answer) = post("/api/v1/admin/venues", body).await;
+        assert!(status == 422 || status == 400, "{what}: {status} {answer}");
+    }
+    let (_, listed) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/venues", None)
+        .await;
+    assert_eq!(listed["venues"], json!([]), "nothing written");
+
+    let (status, venue) = post("/api/v1/admin/venues", venue_body("Good")).await;
+    assert_eq!(status, 201);
+    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
+    let now = stack.app.clock.now();
+    let at = |h: i64| evently_core::clock::rfc3339(now + chrono::Duration::hours(h));
+    let mut bad_events = Vec::new();
+    for (what, patch) in [
+        ("negative price", json!({"section_prices": {"A": "-1.00"}})),
+        ("three decimals", json!({"section_prices": {"A": "1.005"}})),
+        ("unknown section", json!({"section_prices": {"Q": "1.00"}})),
+        (
+            "in the past",
+            json!({"starts_at": at(-2), "ends_at": at(-1)}),
+        ),
+        (
+            "ends before it starts",
+            json!({"starts_at": at(50), "ends_at": at(49)}),
+        ),
+        // Starts in 10 h with a 24 h deadline: cancellation closed already.
+        (
+            "deadline in the past",
+            json!({"starts_at": at(10), "ends_at": at(12)}),
+        ),
+        (
+            "fee over 100%",
+            json!({"cancellation_policy": {"allowed": true, "deadline_hours": 1, "fee_type": "percentage", "fee_value": "150.00"}}),
+        ),
+        ("unknown venue", json!({"venue_id": evently_core::new_id()})),
+    ] {
+        let mut body = event_body(&stack, &venue_id, "Bad", "10.00");
+        for (k, v) in patch.as_object().expect("object") {
+            body[k] = v.clone();
+        }
+        bad_events.push((what, body));
+    }
+    for (what, body) in bad_events {
+        let (status, answer) = post("/api/v1/admin/events", body).await;
+        assert!(
+            [400, 404, 422].contains(&status),
+            "{what}: {status} {answer}"
+        );
+        assert_eq!(answer["status"], status, "problem+json: {answer}");
+    }
+    let (_, listed) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/events", None)
+        .await;
+    assert_eq!(listed["events"], json!([]), "nothing written");
+
+    // A draft edited badly stays as it was.
+    let (_, event) = post(
+        "/api/v1/admin/events",
+        event_body(&stack, &venue_id, "Fine", "10.00"),
+    )
+    .await;
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/events/{event_id}");
+    for body in [
+        json!({"section_prices": {"A": "-2.00"}}),
+        json!({"status": "draftish"}),
+        json!({"starts_at": at(-5)}),
+        json!({"seats": 10}),
+    ] {
+        let (status, answer) = stack.send_as(Method::PATCH, &org, &path, Some(&body)).await;
+        assert!([400, 422].contains(&status), "{body}: {status} {answer}");
+    }
+    let (_, after) = stack.send_as(Method::GET, &org, &path, None).await;
+    assert_eq!(after["event"], event["event"], "unchanged");
+}
+
+#[tokio::test]
+async fn a_half_materialised_draft_is_finished_before_it_is_published() {
+    let stack = Stack::start(None).await;
+    let (org_id, org) = stack.organizer("Hal").await;
+    let (_, venue) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/venues",
+            Some(&venue_body("Half")),
+        )
+        .await;
+    let venue = stack
+        .app
+        .store
+        .get_venue(venue["venue"]["id"].as_str().expect("id"))
+        .await
+        .expect("read")
+        .expect("venue");
+    // What a create that died after writing one section looks like.
+    let input: evently_core::admin::EventInput =
+        serde_json::from_value(event_body(&stack, &venue.id, "Interrupted", "10.00"))
+            .expect("input");
+    let event = input
+        .into_event(
+            evently_core::new_id(),
+            org_id,
+            &venue,
+            stack.app.clock.now(),
+        )
+        .expect("event");
+    stack.app.store.create_event(&event).await.expect("event");
+    let first = &venue.sections[0];
+    stack
+        .app
+        .store
+        .put_seats(
+            &event.id,
+            &first.seats(),
+            evently_core::Money::from_cents(1_000),
+        )
+        .await
+        .expect("seats");
+    let path = format!("/api/v1/admin/events/{}", event.id);
+    let (_, before) = stack.send_as(Method::GET, &org, &path, None).await;
+    assert_eq!(before["event"]["seating"], "materialising");
+
+    let (status, body) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["event"]["status"], "published");
+    assert_eq!(body["event"]["seating"], "ready");
+    let (_, layout) = stack
+        .get(&format!("/api/v1/events/{}/venue-layout", event.id), None)
+        .await;
+    let seats: usize = layout["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|s| s["seats"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(seats, 9, "every seat exists once published");
+}
