@@ -356,7 +356,11 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     stack
         .eventually("analytics show both cancellations", 20, || async {
             let f = analytics(&stack, &org, &gala_id).await;
-            f["cancellations"] == 2 && f["refunds"] == "112.00" && f["revenue"] == "8.00"
+            f["cancellations"] == 2
+                && f["refunds"] == "112.00"
+                && f["revenue"] == "8.00"
+                && f["sold"] == 0
+                && f["available"] == 0
         })
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -677,4 +681,159 @@ async fn a_half_materialised_draft_is_finished_before_it_is_published() {
         .map(|s| s["seats"].as_array().map_or(0, Vec::len))
         .sum();
     assert_eq!(seats, 9, "every seat exists once published");
+}
+
+#[tokio::test]
+async fn a_retried_create_with_the_same_idempotency_key_makes_one() {
+    let stack = Stack::start(None).await;
+    let (_, org) = stack.organizer("Ida").await;
+    let venue = venue_body("Once");
+    let (first_status, first) = stack
+        .post_as(&org, "/api/v1/admin/venues", &venue, Some("venue-key-1"))
+        .await;
+    let (again_status, again) = stack
+        .post_as(&org, "/api/v1/admin/venues", &venue, Some("venue-key-1"))
+        .await;
+    assert_eq!((first_status, again_status), (201, 201));
+    assert_eq!(first, again, "the first answer, replayed");
+    let venue_id = first["venue"]["id"].as_str().expect("id").to_owned();
+    let event = event_body(&stack, &venue_id, "Once", "10.00");
+    let (_, e1) = stack
+        .post_as(&org, "/api/v1/admin/events", &event, Some("event-key-1"))
+        .await;
+    let (_, e2) = stack
+        .post_as(&org, "/api/v1/admin/events", &event, Some("event-key-1"))
+        .await;
+    assert_eq!(e1["event"]["id"], e2["event"]["id"]);
+    let mut other = event.clone();
+    other["name"] = json!("Something else");
+    let (status, _) = stack
+        .post_as(&org, "/api/v1/admin/events", &other, Some("event-key-1"))
+        .await;
+    assert_eq!(status, 422, "same key, different body");
+    let (_, venues) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/venues", None)
+        .await;
+    let (_, events) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/events", None)
+        .await;
+    assert_eq!(venues["venues"].as_array().map(Vec::len), Some(1));
+    assert_eq!(events["events"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
+    // A budget of zero: every run stops after its first handful of
+    // bookings and asks for another, as a huge event would at 20 s.
+    let stack = Stack::start_with_waitlist(
+        None,
+        evently_waitlist::EngineConfig {
+            job_budget_secs: 0,
+            ..Default::default()
+        },
+        Duration::from_secs(3600),
+    )
+    .await;
+    let (_, org) = stack.organizer("Kim").await;
+    let mut big = venue_body("Big");
+    big["sections"][0]["rows"] = json!(10);
+    big["sections"][0]["seats_per_row"] = json!(10);
+    let (_, venue) = stack
+        .send_as(Method::POST, &org, "/api/v1/admin/venues", Some(&big))
+        .await;
+    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
+    let (_, event) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Big night", "20.00")),
+        )
+        .await;
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/events/{event_id}");
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    let mut bookings = Vec::new();
+    for i in 1..=12 {
+        let (_, token) = stack.customer(&format!("Fan{i}")).await;
+        let (_, hold) = stack
+            .hold(
+                &token,
+                &event_id,
+                "A",
+                &[&format!("A-{}-{}", 2 + i / 5, 1 + i % 5)],
+            )
+            .await;
+        let (status, booked) = stack
+            .confirm(&token, hold["hold_id"].as_str().expect("hold"), "tok_visa")
+            .await;
+        assert_eq!(status, 201, "{booked}");
+        bookings.push(booked["booking"]["id"].as_str().expect("id").to_owned());
+    }
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    stack
+        .eventually("every booking cancelled over several runs", 30, || async {
+            let mut all = true;
+            for id in &bookings {
+                let b = stack
+                    .app
+                    .store
+                    .get_booking(id)
+                    .await
+                    .expect("read")
+                    .expect("booking");
+                all &= b.status == evently_core::BookingStatus::Cancelled;
+            }
+            all
+        })
+        .await;
+    let event = stack
+        .app
+        .store
+        .get_event(&event_id)
+        .await
+        .expect("read")
+        .expect("event");
+    assert!(
+        event.cancel_runs >= 3,
+        "12 bookings, 8 a run: at least 2 runs after the request, got {}",
+        event.cancel_runs
+    );
+    let sent: usize = {
+        let mut n = 0;
+        for id in &bookings {
+            let b = stack
+                .app
+                .store
+                .get_booking(id)
+                .await
+                .expect("read")
+                .expect("booking");
+            n += stack
+                .app
+                .store
+                .user_notifications(&b.user_id)
+                .await
+                .expect("read")
+                .iter()
+                .filter(|note| note.kind == "event_cancelled")
+                .count();
+        }
+        n
+    };
+    assert_eq!(sent, 12, "one cancellation email per booking");
 }

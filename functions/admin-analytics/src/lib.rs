@@ -42,6 +42,7 @@ pub struct Figures {
     pub held: i64,
     /// Seats on their way to the waitlist worker.
     pub reserved: i64,
+    /// capacity − sold − held − reserved (0 for a cancelled event).
     pub available: i64,
     /// Confirmed sales minus refunds: what the organizer keeps.
     pub revenue: Money,
@@ -68,10 +69,15 @@ fn ratio(a: i64, b: i64) -> f64 {
 /// Sums counters (one event, or many for the overview) into the figures.
 fn figures<'a>(all: impl IntoIterator<Item = &'a EventCounters>) -> Figures {
     let mut sum: BTreeMap<Counter, i64> = BTreeMap::new();
-    let (mut capacity, mut held) = (0, 0);
+    let (mut capacity, mut held, mut available) = (0, 0, 0);
     for c in all {
         capacity += c.capacity;
         held += c.held;
+        let taken = c.get(Counter::Sold) + c.get(Counter::Reserved) + c.held;
+        // Nothing of a cancelled event is for sale any more.
+        if c.status != "cancelled" {
+            available += (c.capacity - taken).max(0);
+        }
         for (k, v) in &c.counts {
             *sum.entry(*k).or_default() += v;
         }
@@ -86,7 +92,7 @@ fn figures<'a>(all: impl IntoIterator<Item = &'a EventCounters>) -> Figures {
         sold,
         held,
         reserved,
-        available: (capacity - sold - held - reserved).max(0),
+        available,
         revenue: Money::from_cents(get(Counter::SalesCents) - get(Counter::RefundsCents)),
         gross_sales: Money::from_cents(get(Counter::SalesCents)),
         bookings: get(Counter::Bookings),

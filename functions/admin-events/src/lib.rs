@@ -9,6 +9,7 @@
 use evently_core::admin::{EventInput, EventPatch, PatchRefused, Transition};
 use evently_core::{new_id, EntryStatus, Event, EventStatus, Role, Seating};
 use evently_http::admin::{materialise, organizer, owned_event, owned_venue, AdminEventView};
+use evently_http::idempotency::idempotent;
 use evently_http::request::json_body;
 use evently_http::response::{created, ok};
 use evently_http::{reply, ApiError, App, Body, Claims, Reply, Request, Response};
@@ -43,6 +44,11 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 }
 
 async fn create(app: &App, claims: &Claims, req: &Request) -> Result<Response<Body>, ApiError> {
+    // A retried POST with the same Idempotency-Key makes one event.
+    idempotent(app, req, &claims.sub, make(app, claims, req)).await
+}
+
+async fn make(app: &App, claims: &Claims, req: &Request) -> Result<Response<Body>, ApiError> {
     let input: EventInput = json_body(req)?;
     let venue = owned_venue(app, claims, &input.venue_id).await?;
     let event = input.into_event(new_id(), claims.sub.clone(), &venue, app.clock.now())?;

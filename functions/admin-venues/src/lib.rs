@@ -9,6 +9,7 @@
 use evently_core::admin::VenueInput;
 use evently_core::new_id;
 use evently_http::admin::{organizer, owned_venue, stamp, VenueView};
+use evently_http::idempotency::idempotent;
 use evently_http::request::json_body;
 use evently_http::response::{created, ok};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
@@ -35,8 +36,13 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 
 async fn create(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = organizer(app, &req)?;
-    let input: VenueInput = json_body(&req)?;
-    let venue = input.into_template(new_id(), claims.sub.clone(), stamp(app.clock.now()))?;
+    // A retried POST with the same Idempotency-Key makes one template.
+    idempotent(app, &req, &claims.sub, make(app, &req, &claims.sub)).await
+}
+
+async fn make(app: &App, req: &Request, owner: &str) -> Result<Response<Body>, ApiError> {
+    let input: VenueInput = json_body(req)?;
+    let venue = input.into_template(new_id(), owner.to_owned(), stamp(app.clock.now()))?;
     app.store.put_venue(&venue).await?;
     created(&json!({ "venue": VenueView::of(&venue, false) }))
 }

@@ -122,11 +122,19 @@ impl Api {
 }
 
 async fn customer(app: &App, name: &str) -> Result<(String, String), Error> {
+    user_with_role(app, name, evently_core::Role::Customer).await
+}
+
+async fn user_with_role(
+    app: &App,
+    name: &str,
+    role: evently_core::Role,
+) -> Result<(String, String), Error> {
     let user = evently_core::User {
         id: evently_core::new_id(),
         email: format!("{name}@bench.test"),
         name: name.into(),
-        role: evently_core::Role::Customer,
+        role,
     };
     app.store
         .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
@@ -557,11 +565,198 @@ async fn main() -> Result<(), Error> {
         percentile(&email_latency, 0.5),
         percentile(&email_latency, 0.95)
     );
+    organizer_side(app, &api, &endpoint).await?;
     app.store
         .client()
         .delete_table()
         .table_name(&table)
         .send()
         .await?;
+    Ok(())
+}
+
+/// Waits (bounded) until `check` holds, returning how long that took.
+async fn until<F, Fut>(what: &str, mut check: F) -> Result<Duration, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, Error>>,
+{
+    let started = Instant::now();
+    while !check().await? {
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("{what}: not within 120 s").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(started.elapsed())
+}
+
+/// Organizer operations: materialising the largest venue the caps allow,
+/// how far the stream-kept analytics lag behind a booking, and how long an
+/// event cancellation takes to refund and email every holder.
+async fn organizer_side(app: &'static App, api: &Api, endpoint: &str) -> Result<(), Error> {
+    let (_, org) = user_with_role(app, "bench-organizer", evently_core::Role::Organizer).await?;
+    let post = |path: &str, body: serde_json::Value| {
+        api.http
+            .post(format!("{}{path}", api.base))
+            .bearer_auth(&org)
+            .json(&body)
+    };
+    let patch = |path: &str, body: serde_json::Value| {
+        api.http
+            .patch(format!("{}{path}", api.base))
+            .bearer_auth(&org)
+            .json(&body)
+    };
+    let starts = evently_core::clock::rfc3339(app.clock.now() + chrono::Duration::days(90));
+    let ends = evently_core::clock::rfc3339(
+        app.clock.now() + chrono::Duration::days(90) + chrono::Duration::hours(3),
+    );
+    let event_body = |venue: &str, name: &str| serde_json::json!({"venue_id": venue, "name": name, "starts_at": starts, "ends_at": ends});
+
+    // 20,000 seats: five 40 × 100 sections.
+    let sections: Vec<serde_json::Value> = (1..=5)
+        .map(|i| {
+            serde_json::json!({"id": format!("S{i}"), "name": format!("Stand {i}"),
+            "rows": 40, "seats_per_row": 100, "default_price": "30.00"})
+        })
+        .collect();
+    let (status, venue, _) = api
+        .send(post(
+            "/api/v1/admin/venues",
+            serde_json::json!({"name": "Stadium", "city": "Bench", "sections": sections}),
+        ))
+        .await?;
+    if status != 201 {
+        return Err(format!("venue: {venue}").into());
+    }
+    let stadium = venue["venue"]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, created, create_time) = api
+        .send(post(
+            "/api/v1/admin/events",
+            event_body(&stadium, "Stadium night"),
+        ))
+        .await?;
+    if status != 201 {
+        return Err(format!("event: {created}").into());
+    }
+    let big = created["event"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (_, _, publish_time) = api
+        .send(patch(
+            &format!("/api/v1/admin/events/{big}"),
+            serde_json::json!({"status": "published"}),
+        ))
+        .await?;
+
+    // Analytics lag: a booking, then poll the analytics route until it
+    // shows; over several bookings.
+    let mut lag = Vec::new();
+    for i in 1..=10u32 {
+        let (_, buyer) = customer(app, &format!("fan{i}")).await?;
+        let seats = vec![format!("S1-1-{i}")];
+        let (_, hold, _) = api.hold(&buyer, &big, "S1", &seats).await?;
+        api.confirm(&buyer, hold["hold_id"].as_str().unwrap_or_default())
+            .await?;
+        let path = format!("{}/api/v1/admin/events/{big}/analytics", api.base);
+        lag.push(
+            until("analytics", || async {
+                let (_, a, _) = api.send(api.http.get(&path).bearer_auth(&org)).await?;
+                Ok(a["sold"].as_i64() == Some(i64::from(i)))
+            })
+            .await?,
+        );
+    }
+    lag.sort();
+
+    // Cancel an event with many holders: every one refunded and emailed.
+    let holders: usize = std::env::var("BENCH_CANCEL_HOLDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let (_, venue, _) = api
+        .send(post("/api/v1/admin/venues", serde_json::json!({"name": "Club", "city": "Bench",
+            "sections": [{"id": "F", "name": "Floor", "rows": 10, "seats_per_row": 20, "default_price": "25.00"}]})))
+        .await?;
+    let club = venue["venue"]["id"].as_str().unwrap_or_default().to_owned();
+    let (_, created, _) = api
+        .send(post(
+            "/api/v1/admin/events",
+            event_body(&club, "Club night"),
+        ))
+        .await?;
+    let gig = created["event"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    api.send(patch(
+        &format!("/api/v1/admin/events/{gig}"),
+        serde_json::json!({"status": "published"}),
+    ))
+    .await?;
+    let mut emails = HashSet::new();
+    for i in 0..holders {
+        let name = format!("holder{i}");
+        let (id, buyer) = customer(app, &name).await?;
+        let (row, n) = (1 + i / 10, 1 + 2 * (i % 10));
+        let seats = vec![format!("F-{row}-{n}"), format!("F-{row}-{}", n + 1)];
+        let (_, hold, _) = api.hold(&buyer, &gig, "F", &seats).await?;
+        let (status, booked, _) = api
+            .confirm(&buyer, hold["hold_id"].as_str().unwrap_or_default())
+            .await?;
+        if status != 201 {
+            return Err(format!("booking {i}: {booked}").into());
+        }
+        emails.insert(
+            app.store
+                .get_user(&id)
+                .await?
+                .map(|u| u.email)
+                .unwrap_or_default(),
+        );
+    }
+    let started = Instant::now();
+    api.send(patch(
+        &format!("/api/v1/admin/events/{gig}"),
+        serde_json::json!({"status": "cancelled"}),
+    ))
+    .await?;
+    let answered = started.elapsed();
+    until("cancellation emails", || async {
+        let mails = evently_local::mailbox::messages(endpoint).await?;
+        let got = mails
+            .iter()
+            .filter(|m| m["to"][0].as_str().is_some_and(|t| emails.contains(t)))
+            .count();
+        Ok(got >= holders)
+    })
+    .await?;
+    let all_emailed = started.elapsed();
+
+    println!();
+    println!(
+        "| organizers | value |
+|---|---|"
+    );
+    println!(
+        "| create an event on a 20,000-seat template (every seat written, 800 batch writes) | {:.1} s |",
+        create_time.as_secs_f64()
+    );
+    println!(
+        "| publish it | {:.0} ms |",
+        publish_time.as_secs_f64() * 1e3
+    );
+    println!(
+        "| booking → analytics show it (stream lag), 10 bookings, p50 / max | {:.0} ms / {:.0} ms |",
+        percentile(&lag, 0.5),
+        percentile(&lag, 1.0)
+    );
+    println!(
+        "| cancel an event with {holders} bookings: PATCH answered / all refunded and emailed | {:.0} ms / {:.1} s |",
+        answered.as_secs_f64() * 1e3,
+        all_emailed.as_secs_f64()
+    );
     Ok(())
 }

@@ -77,47 +77,63 @@ fn seat_of(item: &HashMap<String, AttributeValue>) -> Result<Seat, StoreError> {
 }
 
 impl Store {
-    /// Writes the seats of one section as available, 25 per request,
-    /// retrying what DynamoDB leaves unprocessed. Rewriting is harmless
-    /// before publication, which makes a half-finished run resumable.
+    /// Writes the seats of one section as available, 25 per request and
+    /// four requests in flight, retrying what DynamoDB leaves unprocessed.
+    /// Rewriting is harmless before publication, which makes a half-finished
+    /// run resumable.
     pub async fn put_seats(
         &self,
         event_id: &str,
         seats: &[SeatPosition],
         price: Money,
     ) -> Result<(), StoreError> {
-        for chunk in seats.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|pos| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(seat_item(event_id, pos, price)))
-                        .build()
-                        .map_err(|e| StoreError::Backend(e.to_string()))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                attempt += 1;
-                if !pending.is_empty() {
-                    if attempt > 8 {
-                        return Err(StoreError::Backend(
-                            "batch write kept being throttled".into(),
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
+        for group in seats.chunks(25 * 4) {
+            let writes = group
+                .chunks(25)
+                .map(|chunk| self.write_seat_batch(event_id, chunk, price));
+            for outcome in futures::future::join_all(writes).await {
+                outcome?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn write_seat_batch(
+        &self,
+        event_id: &str,
+        chunk: &[SeatPosition],
+        price: Money,
+    ) -> Result<(), StoreError> {
+        let mut pending: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|pos| {
+                let put = PutRequest::builder()
+                    .set_item(Some(seat_item(event_id, pos, price)))
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(&self.table))
+                .unwrap_or_default();
+            attempt += 1;
+            if !pending.is_empty() {
+                if attempt > 8 {
+                    return Err(StoreError::Backend(
+                        "batch write kept being throttled".into(),
+                    ));
                 }
+                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
             }
         }
         Ok(())

@@ -171,6 +171,25 @@ impl Store {
         Ok(())
     }
 
+    /// Asks for another run of a cancelled event's cancellation job: bumps
+    /// `cancel_runs`, a change the stream turns into a job message.
+    pub async fn request_cancel_run(&self, event_id: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::event(event_id);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("ADD cancel_runs :one")
+            .condition_expression("#status = :cancelled")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cancelled", s("cancelled"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     pub async fn get_venue(&self, id: &str) -> Result<Option<VenueTemplate>, StoreError> {
         match self.get_item(keys::venue(id)).await? {
             Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use evently_core::offer::kind;
 use evently_core::{
     BookingStatus, EntryStatus, EventStatus, Money, Notification, NotificationStatus, OfferStatus,
-    SeatState,
+    SeatState, WaitlistEntry,
 };
 use evently_store::ReleaseTo;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ pub struct EventCancelled {
 /// What one run did (a rerun of a finished job reports zeros).
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct CancelReport {
+    /// False when the run stopped at its time budget and asked for another.
+    pub finished: bool,
     pub bookings_cancelled: usize,
     pub refunded: Money,
     pub entries_closed: usize,
@@ -65,10 +67,17 @@ fn note(
     }
 }
 
+/// Bookings (and entries) handled at once within a run.
+const CONCURRENCY: usize = 8;
+
 impl Engine {
     /// Cancels every confirmed booking of a cancelled event with a full
     /// refund, closes its waitlist (withdrawing open offers), and emails
     /// everyone concerned. Idempotent: safe to run any number of times.
+    /// A run that reaches `job_budget_secs` stops between steps and asks
+    /// for another run (bumping the event's `cancel_runs`, which the stream
+    /// turns into a new message), so no run outlives the worker's timeout
+    /// however large the event.
     pub async fn cancel_event(&self, event_id: &str) -> Result<CancelReport, EngineError> {
         let event = self
             .store
@@ -79,8 +88,9 @@ impl Engine {
         if event.status != EventStatus::Cancelled {
             return Ok(report);
         }
+        let started = std::time::Instant::now();
+        let budget = std::time::Duration::from_secs(self.config.job_budget_secs.max(0) as u64);
         let now = self.clock.now();
-        let mut notes = Vec::new();
 
         // Bookings are found from their seats (strongly consistent reads),
         // so one confirmed a moment before the cancellation is not missed
@@ -93,100 +103,157 @@ impl Engine {
                 }
             }
         }
-        for id in booking_ids {
-            let Some(booking) = self.store.get_booking(&id).await? else {
-                continue;
-            };
-            if booking.status != BookingStatus::Confirmed {
-                continue;
-            }
-            // Refund first, keyed by the booking: a rerun never pays twice,
-            // and a booking is only marked cancelled once its money is back.
-            self.payments
-                .refund(
-                    &booking.payment_id,
-                    booking.total_price,
-                    &format!("refund-{}", booking.id),
-                )
-                .await
-                .map_err(|e| EngineError::Missing(format!("refund of {}: {e}", booking.id)))?;
-            let mut cancelled = booking.clone();
-            cancelled.status = BookingStatus::Cancelled;
-            cancelled.refund_amount = Some(booking.total_price);
-            cancelled.cancellation_fee = Some(Money::ZERO);
-            cancelled.cancelled_at = Some(now);
-            let n = note(
-                kind::EVENT_CANCELLED,
-                format!("cancel-{}", booking.id),
-                &booking.user_id,
-                &event.id,
-                Some(booking.id.clone()),
-                now,
-            );
-            if self
-                .store
-                .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n))
-                .await?
-            {
-                report.bookings_cancelled += 1;
-                report.refunded = report.refunded + booking.total_price;
-                notes.push(n);
-            }
-        }
-
-        for entry in self.store.active_entries(&event.id).await? {
-            let n = note(
-                kind::WAITLIST_CLOSED,
-                format!("closed-{}", entry.id),
-                &entry.user_id,
-                &event.id,
-                None,
-                now,
-            );
-            let closed = match entry.status {
-                EntryStatus::Waiting => self.store.close_entry(&entry, &n).await?,
-                EntryStatus::Offered => {
-                    let offer = match &entry.claim_token {
-                        Some(token) => self.store.get_offer(token).await?,
-                        None => None,
-                    };
-                    match offer {
-                        Some(offer) if offer.status == OfferStatus::Open => {
-                            let hold =
-                                self.store.get_hold(&offer.hold_id).await?.ok_or_else(|| {
-                                    EngineError::Missing(format!("hold {}", offer.hold_id))
-                                })?;
-                            self.store
-                                .end_offer_telling(
-                                    &offer,
-                                    &hold,
-                                    OfferStatus::Withdrawn,
-                                    EntryStatus::Closed,
-                                    Some(&n),
-                                )
-                                .await?
-                        }
-                        _ => false,
-                    }
+        let booking_ids: Vec<String> = booking_ids.into_iter().collect();
+        for chunk in booking_ids.chunks(CONCURRENCY) {
+            let done = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|id| self.cancel_one_booking(&event.id, id, now)),
+            )
+            .await;
+            for outcome in done {
+                if let Some((refunded, sent)) = outcome? {
+                    report.bookings_cancelled += 1;
+                    report.refunded = report.refunded + refunded;
+                    report.emails_sent += usize::from(sent);
                 }
-                _ => false,
-            };
-            if closed {
-                report.entries_closed += 1;
-                notes.push(n);
+            }
+            if started.elapsed() >= budget {
+                return self.continue_later(&event.id, report).await;
             }
         }
 
-        // Each email was written with the change it announces; send them
-        // now. One that fails stays pending and the sweeper retries it.
-        for n in notes {
-            if self.deliver(n).await? == NotificationStatus::Sent {
-                report.emails_sent += 1;
+        let entries = self.store.active_entries(&event.id).await?;
+        for chunk in entries.chunks(CONCURRENCY) {
+            let done = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|entry| self.close_one_entry(&event.id, entry, now)),
+            )
+            .await;
+            for outcome in done {
+                if let Some(sent) = outcome? {
+                    report.entries_closed += 1;
+                    report.emails_sent += usize::from(sent);
+                }
+            }
+            if started.elapsed() >= budget {
+                return self.continue_later(&event.id, report).await;
             }
         }
+        report.finished = true;
         tracing::info!(event = %event.id, bookings = report.bookings_cancelled,
             refunded = %report.refunded, entries = report.entries_closed,
-            emails = report.emails_sent, "event cancellation run");
+            emails = report.emails_sent, "event cancellation finished");
         Ok(report)
+    }
+
+    async fn continue_later(
+        &self,
+        event_id: &str,
+        report: CancelReport,
+    ) -> Result<CancelReport, EngineError> {
+        self.store.request_cancel_run(event_id).await?;
+        tracing::info!(event = %event_id, bookings = report.bookings_cancelled,
+            entries = report.entries_closed, "event cancellation continues in a new run");
+        Ok(report)
+    }
+
+    /// Refunds and cancels one booking, writing its email with the change,
+    /// then sends it. None when it was not (or no longer) confirmed.
+    async fn cancel_one_booking(
+        &self,
+        event_id: &str,
+        booking_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Money, bool)>, EngineError> {
+        let Some(booking) = self.store.get_booking(booking_id).await? else {
+            return Ok(None);
+        };
+        if booking.status != BookingStatus::Confirmed {
+            return Ok(None);
+        }
+        // Refund first, keyed by the booking: a rerun never pays twice, and
+        // a booking is only marked cancelled once its money is on its way.
+        self.payments
+            .refund(
+                &booking.payment_id,
+                booking.total_price,
+                &format!("refund-{}", booking.id),
+            )
+            .await
+            .map_err(|e| EngineError::Missing(format!("refund of {}: {e}", booking.id)))?;
+        let mut cancelled = booking.clone();
+        cancelled.status = BookingStatus::Cancelled;
+        cancelled.refund_amount = Some(booking.total_price);
+        cancelled.cancellation_fee = Some(Money::ZERO);
+        cancelled.cancelled_at = Some(now);
+        let n = note(
+            kind::EVENT_CANCELLED,
+            format!("cancel-{}", booking.id),
+            &booking.user_id,
+            event_id,
+            Some(booking.id.clone()),
+            now,
+        );
+        if !self
+            .store
+            .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n))
+            .await?
+        {
+            return Ok(None);
+        }
+        // One that fails stays pending; the sweeper retries it.
+        let sent = self.deliver(n).await? == NotificationStatus::Sent;
+        Ok(Some((booking.total_price, sent)))
+    }
+
+    /// Closes one entry still in line (withdrawing its open offer), with
+    /// its email; None when it had already left the line.
+    async fn close_one_entry(
+        &self,
+        event_id: &str,
+        entry: &WaitlistEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>, EngineError> {
+        let n = note(
+            kind::WAITLIST_CLOSED,
+            format!("closed-{}", entry.id),
+            &entry.user_id,
+            event_id,
+            None,
+            now,
+        );
+        let closed = match entry.status {
+            EntryStatus::Waiting => self.store.close_entry(entry, &n).await?,
+            EntryStatus::Offered => {
+                let offer = match &entry.claim_token {
+                    Some(token) => self.store.get_offer(token).await?,
+                    None => None,
+                };
+                match offer {
+                    Some(offer) if offer.status == OfferStatus::Open => {
+                        let hold = self.store.get_hold(&offer.hold_id).await?.ok_or_else(|| {
+                            EngineError::Missing(format!("hold {}", offer.hold_id))
+                        })?;
+                        self.store
+                            .end_offer_telling(
+                                &offer,
+                                &hold,
+                                OfferStatus::Withdrawn,
+                                EntryStatus::Closed,
+                                Some(&n),
+                            )
+                            .await?
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !closed {
+            return Ok(None);
+        }
+        Ok(Some(self.deliver(n).await? == NotificationStatus::Sent))
     }
 }

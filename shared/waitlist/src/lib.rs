@@ -52,6 +52,9 @@ pub struct SeatsReleased {
 pub struct EngineConfig {
     pub offer_ttl_secs: i64,
     pub max_email_attempts: u32,
+    /// How long one run of an event's cancellation job may work before it
+    /// hands the rest to a fresh run (the worker Lambda times out at 30 s).
+    pub job_budget_secs: i64,
     /// Where claim links point: `<base>/api/v1/waitlist/offers/<token>`.
     pub public_base_url: String,
 }
@@ -61,6 +64,7 @@ impl Default for EngineConfig {
         Self {
             offer_ttl_secs: 900,
             max_email_attempts: 3,
+            job_budget_secs: 20,
             public_base_url: "http://127.0.0.1:3000".into(),
         }
     }
@@ -79,6 +83,7 @@ impl EngineConfig {
         Self {
             offer_ttl_secs: num("OFFER_TTL_SECONDS", d.offer_ttl_secs),
             max_email_attempts: num("MAX_EMAIL_ATTEMPTS", i64::from(d.max_email_attempts)) as u32,
+            job_budget_secs: num("JOB_BUDGET_SECONDS", d.job_budget_secs),
             public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or(d.public_base_url),
         }
     }
