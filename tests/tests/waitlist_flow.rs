@@ -369,6 +369,36 @@ async fn an_unclaimed_offer_expires_and_cascades_to_the_next_in_line() {
         .hold(&tokens[0], &demo, "A", &["A-1-1", "A-1-2"])
         .await;
     assert_eq!(status, 409);
+
+    // The bus heard it all: two offers made, the first expired, and the
+    // claim token (the link's credential) never left the system.
+    let mut published = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        published.extend(stack.drain_domain_events().await);
+        let count = |kind: &str| {
+            published
+                .iter()
+                .filter(|e| e["detail-type"] == kind)
+                .count()
+        };
+        if count("WaitlistOfferCreated") == 2 && count("WaitlistOfferExpired") == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "offer events so far: {published:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let expired = published
+        .iter()
+        .find(|e| e["detail-type"] == "WaitlistOfferExpired")
+        .expect("expired");
+    assert_eq!(expired["detail"]["seat_ids"], json!(["A-1-1", "A-1-2"]));
+    assert!(!serde_json::to_string(&published)
+        .expect("json")
+        .contains(&token));
 }
 
 #[tokio::test]
