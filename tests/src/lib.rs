@@ -194,6 +194,17 @@ impl Stack {
     /// A customer account made directly in the store with a token from the
     /// app's token service: for tests that need many users fast.
     pub async fn customer(&self, name: &str) -> (String, String) {
+        self.user_with_role(name, evently_core::Role::Customer)
+            .await
+    }
+
+    /// An organizer account, made the same way.
+    pub async fn organizer(&self, name: &str) -> (String, String) {
+        self.user_with_role(name, evently_core::Role::Organizer)
+            .await
+    }
+
+    async fn user_with_role(&self, name: &str, role: evently_core::Role) -> (String, String) {
         let id = evently_core::new_id();
         // Unique per run: the local endpoint's mailbox outlives one test.
         let email = format!(
@@ -205,33 +216,7 @@ impl Stack {
             id,
             email,
             name: name.to_owned(),
-            role: evently_core::Role::Customer,
-        };
-        self.app
-            .store
-            .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
-            .await
-            .expect("user");
-        let token = self
-            .app
-            .tokens
-            .issue(&user, self.app.clock.now(), 3600)
-            .expect("token");
-        (user.id, token)
-    }
-
-    /// An organizer account made directly in the store, with a token.
-    pub async fn organizer(&self, name: &str) -> (String, String) {
-        let id = evently_core::new_id();
-        let user = evently_core::User {
-            id: id.clone(),
-            email: format!(
-                "{}.{}@example.test",
-                name.to_lowercase(),
-                id[16..].to_lowercase()
-            ),
-            name: name.to_owned(),
-            role: evently_core::Role::Organizer,
+            role,
         };
         self.app
             .store

@@ -808,9 +808,10 @@ async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
         .await
         .expect("read")
         .expect("event");
+    // The request was run 1; 12 bookings at 8 a run need a second.
     assert!(
-        event.cancel_runs >= 3,
-        "12 bookings, 8 a run: at least 2 runs after the request, got {}",
+        event.cancel_runs >= 2,
+        "12 bookings, 8 a run: a run after the request's, got {}",
         event.cancel_runs
     );
     let sent: usize = {

@@ -76,6 +76,36 @@ pub struct Notification {
     pub booking_id: Option<String>,
 }
 
+impl Notification {
+    /// A new email notification, pending, with its first attempt due at
+    /// `first_attempt_at` (the writer sends at once; that time is when the
+    /// sweeper may step in if the writer's attempt never finished).
+    pub fn pending(
+        id: String,
+        user_id: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+        first_attempt_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            user_id: user_id.to_owned(),
+            kind: kind.to_owned(),
+            subject: String::new(),
+            channel: "email".into(),
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            created_at: now,
+            sent_at: None,
+            last_error: None,
+            next_attempt_at: first_attempt_at,
+            claim_token: String::new(),
+            event_id: None,
+            booking_id: None,
+        }
+    }
+}
+
 /// Kinds of notification, each with its own email.
 pub mod kind {
     /// A waitlist offer with its claim link.

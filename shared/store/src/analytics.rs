@@ -285,16 +285,9 @@ impl Store {
         owner_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<EventCounters>, StoreError> {
-        let query = self.client.query().table_name(&self.table);
         let query = match owner_id {
-            Some(owner) => query
-                .index_name(keys::GSI2)
-                .key_condition_expression("GSI2PK = :pk")
-                .expression_attribute_values(":pk", s(keys::owner_analytics(owner))),
-            None => query
-                .index_name(keys::GSI1)
-                .key_condition_expression("GSI1PK = :pk")
-                .expression_attribute_values(":pk", s(keys::ALL_ANALYTICS)),
+            Some(owner) => self.index_query(keys::GSI2, keys::owner_analytics(owner)),
+            None => self.index_query(keys::GSI1, keys::ALL_ANALYTICS),
         };
         let mut all: Vec<EventCounters> = self
             .query_all(query)

@@ -154,12 +154,7 @@ impl Store {
     /// A user's bookings, newest first.
     pub async fn user_bookings(&self, user_id: &str) -> Result<Vec<Booking>, StoreError> {
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(keys::user_bookings(user_id)))
+            .index_query(keys::GSI1, keys::user_bookings(user_id))
             .scan_index_forward(false);
         self.query_as(query).await
     }

@@ -72,6 +72,23 @@ impl Store {
         }
     }
 
+    /// A query of one partition of a secondary index (`GSI1` or `GSI2`).
+    pub(crate) fn index_query(
+        &self,
+        index: &str,
+        partition: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{index}PK = :pk"))
+            .expression_attribute_values(
+                ":pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(partition.into()),
+            )
+    }
+
     /// Every item a query matches, as `T`.
     pub(crate) async fn query_as<T: serde::de::DeserializeOwned>(
         &self,

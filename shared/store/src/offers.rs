@@ -13,7 +13,7 @@ use evently_core::{
 };
 
 use crate::holds::{hold_item, release_seat_items, SeatRelease};
-use crate::tx::{build_err, committed, n, s};
+use crate::tx::{build_err, committed, n, put_outcome, s};
 use crate::waitlist::entry_transition;
 use crate::{keys, Store, StoreError};
 
@@ -325,16 +325,7 @@ impl Store {
             .expression_attribute_values(":read", n(read_attempts))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        put_outcome(result)
     }
 
     /// A user's notifications, newest first.

@@ -54,3 +54,26 @@ pub(crate) async fn committed(
         Err(e) => Err(e.into()),
     }
 }
+
+/// A conditional PutItem's outcome: true when written, false when its
+/// condition failed, an error for anything else.
+pub(crate) fn put_outcome<R>(
+    result: Result<
+        aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+        SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+    >,
+) -> Result<bool, crate::StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
-use crate::tx::{build_err, cancellation_reasons, n};
+use crate::tx::{build_err, cancellation_reasons, n, put_outcome};
 use crate::{keys, Store, StoreError};
 
 /// Why a conditional event write did not happen.
@@ -23,75 +23,34 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 impl Store {
     pub async fn put_venue(&self, venue: &VenueTemplate) -> Result<(), StoreError> {
-        let (pk, sk) = keys::venue(&venue.id);
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(venue)?;
-        item.insert(keys::PK.into(), s(pk));
-        item.insert(keys::SK.into(), s(sk));
-        item.insert("entity".into(), s("venue"));
-        item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
-        item.insert(
-            keys::GSI1SK.into(),
-            s(format!("{}#{}", venue.created_at, venue.id)),
-        );
-        self.put_new(item, &venue.id).await
+        self.put_new(venue_item(venue)?, &venue.id).await
     }
 
     /// Replaces a template (an edit). Events already created from it keep
     /// their own copy of what they need, so nothing else changes.
     pub async fn replace_venue(&self, venue: &VenueTemplate) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::venue(&venue.id);
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(venue)?;
-        item.insert(keys::PK.into(), s(pk));
-        item.insert(keys::SK.into(), s(sk));
-        item.insert("entity".into(), s("venue"));
-        item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
-        item.insert(
-            keys::GSI1SK.into(),
-            s(format!("{}#{}", venue.created_at, venue.id)),
-        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(venue_item(venue)?))
             .condition_expression("attribute_exists(PK) AND owner_id = :owner")
             .expression_attribute_values(":owner", s(&venue.owner_id))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        put_outcome(result)
     }
 
     /// An organizer's venue templates, oldest first.
     pub async fn owner_venues(&self, owner_id: &str) -> Result<Vec<VenueTemplate>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .key_condition_expression("GSI1PK = :pk")
-            .expression_attribute_values(":pk", s(keys::owner_venues(owner_id)));
-        self.query_as(query).await
+        self.query_as(self.index_query(keys::GSI1, keys::owner_venues(owner_id)))
+            .await
     }
 
     /// An organizer's events (every status), by start time.
     pub async fn owner_events(&self, owner_id: &str) -> Result<Vec<Event>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI2)
-            .key_condition_expression("GSI2PK = :pk")
-            .expression_attribute_values(":pk", s(keys::owner_events(owner_id)));
-        self.query_as(query).await
+        self.query_as(self.index_query(keys::GSI2, keys::owner_events(owner_id)))
+            .await
     }
 
     /// A new event and its analytics item, in one transaction: analytics
@@ -228,6 +187,20 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+fn venue_item(venue: &VenueTemplate) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::venue(&venue.id);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(venue)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("venue"));
+    item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
+    item.insert(
+        keys::GSI1SK.into(),
+        s(format!("{}#{}", venue.created_at, venue.id)),
+    );
+    Ok(item)
 }
 
 pub(crate) fn event_item(event: &Event) -> Result<HashMap<String, AttributeValue>, StoreError> {

@@ -47,24 +47,18 @@ fn note(
     booking_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Notification {
-    Notification {
+    // Sent right after it is written; the sweeper only steps in if that
+    // attempt never finished.
+    let mut n = Notification::pending(
         id,
-        user_id: user_id.to_owned(),
-        kind: kind.to_owned(),
-        subject: String::new(),
-        channel: "email".into(),
-        status: NotificationStatus::Pending,
-        attempts: 0,
-        created_at: now,
-        sent_at: None,
-        last_error: None,
-        // Sent right after it is written; the sweeper only steps in if that
-        // attempt never finished.
-        next_attempt_at: now + Duration::seconds(SEND_LEASE_SECS),
-        claim_token: String::new(),
-        event_id: Some(event_id.to_owned()),
-        booking_id,
-    }
+        user_id,
+        kind,
+        now,
+        now + Duration::seconds(SEND_LEASE_SECS),
+    );
+    n.event_id = Some(event_id.to_owned());
+    n.booking_id = booking_id;
+    n
 }
 
 /// Bookings (and entries) handled at once within a run.
@@ -104,7 +98,14 @@ impl Engine {
             }
         }
         let booking_ids: Vec<String> = booking_ids.into_iter().collect();
+        // The budget is checked before each step but the first, so every
+        // run makes progress and the last step never asks for another run.
+        let mut worked = false;
         for chunk in booking_ids.chunks(CONCURRENCY) {
+            if worked && started.elapsed() >= budget {
+                return self.continue_later(&event.id, report).await;
+            }
+            worked = true;
             let done = futures::future::join_all(
                 chunk
                     .iter()
@@ -118,13 +119,14 @@ impl Engine {
                     report.emails_sent += usize::from(sent);
                 }
             }
-            if started.elapsed() >= budget {
-                return self.continue_later(&event.id, report).await;
-            }
         }
 
         let entries = self.store.active_entries(&event.id).await?;
         for chunk in entries.chunks(CONCURRENCY) {
+            if worked && started.elapsed() >= budget {
+                return self.continue_later(&event.id, report).await;
+            }
+            worked = true;
             let done = futures::future::join_all(
                 chunk
                     .iter()
@@ -136,9 +138,6 @@ impl Engine {
                     report.entries_closed += 1;
                     report.emails_sent += usize::from(sent);
                 }
-            }
-            if started.elapsed() >= budget {
-                return self.continue_later(&event.id, report).await;
             }
         }
         report.finished = true;

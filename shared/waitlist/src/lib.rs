@@ -269,24 +269,17 @@ impl Engine {
             created_at: now,
             expires_at,
         };
-        let note = Notification {
-            id: hold.id.clone(),
-            user_id: entry.user_id.clone(),
-            kind: kind::OFFER.into(),
-            subject: String::new(),
-            channel: "email".into(),
-            status: NotificationStatus::Pending,
-            attempts: 0,
-            created_at: now,
-            sent_at: None,
-            last_error: None,
-            // The worker sends at once; the sweeper only steps in if that
-            // attempt never finished.
-            next_attempt_at: now + Duration::seconds(SEND_LEASE_SECS),
-            claim_token: token.clone(),
-            event_id: Some(entry.event_id.clone()),
-            booking_id: None,
-        };
+        // The worker sends at once; the sweeper only steps in if that
+        // attempt never finished.
+        let mut note = Notification::pending(
+            hold.id.clone(),
+            &entry.user_id,
+            kind::OFFER,
+            now,
+            now + Duration::seconds(SEND_LEASE_SECS),
+        );
+        note.claim_token = token.clone();
+        note.event_id = Some(entry.event_id.clone());
         if self.store.create_offer(&offer, &hold, entry, &note).await? {
             tracing::info!(entry = %entry.id, offer = %token, seats = offer.seat_ids.len(), "waitlist offer made");
             Ok(Some((token, note)))
