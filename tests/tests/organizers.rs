@@ -222,6 +222,11 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     assert_eq!(figures["refunds"], "72.00");
     assert_eq!(figures["revenue"], "48.00", "40 + 80 − 72 refunded");
     assert_eq!(figures["utilization"], 0.2222);
+    // The catalog list reads the same counters; the event's own page counts.
+    let (_, listed) = stack.get("/api/v1/events?q=gala", None).await;
+    assert_eq!(listed["events"][0]["available_seats"], 5, "{listed}");
+    let (_, one) = stack.get(&format!("/api/v1/events/{gala_id}"), None).await;
+    assert_eq!(one["available_seats"], 5);
     let (_, overview) = stack
         .send_as(Method::GET, &org, "/api/v1/admin/analytics", None)
         .await;

@@ -1,7 +1,9 @@
 //! GET /api/v1/events — published events by start time, paged by cursor.
 //! Query: `limit` (1–100, default 20), `cursor`, `from`/`to` (RFC 3339
 //! bounds on the start; `from` defaults to now, so past events drop off),
-//! `q` (case-insensitive substring of the name).
+//! `q` (case-insensitive substring of the name). Availability comes from
+//! each event's analytics counters (two reads per event, a stream's lag
+//! behind); one event's own page (`events-get`) counts its seats exactly.
 
 use chrono::{DateTime, Utc};
 use evently_core::clock::rfc3339;
@@ -72,6 +74,11 @@ async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             cursor,
         })
         .await?;
-    let events = futures_join(page.events.iter().map(|e| EventView::of(app, e, now))).await?;
+    let events = futures_join(
+        page.events
+            .iter()
+            .map(|e| EventView::from_counters(app, e, now)),
+    )
+    .await?;
     ok(&json!({ "events": events, "next_cursor": page.next.map(|c| c.encode()) }))
 }
