@@ -43,7 +43,7 @@ impl Stack {
     }
 
     pub async fn start_with(size: Option<SeedSize>, config: Config) -> Stack {
-        Self::start_full(size, config, None).await
+        Self::start_full(size, config, None, None).await
     }
 
     /// With the waitlist's event sources running (stream poller, queue
@@ -57,6 +57,7 @@ impl Stack {
             size,
             Config::default(),
             Some((engine, sweep, "offers@evently.test")),
+            None,
         )
         .await
     }
@@ -69,7 +70,26 @@ impl Stack {
         sweep: std::time::Duration,
         sender: &'static str,
     ) -> Stack {
-        Self::start_full(size, Config::default(), Some((engine, sweep, sender))).await
+        Self::start_full(size, Config::default(), Some((engine, sweep, sender)), None).await
+    }
+
+    /// Like `start_with_waitlist`, with this payment provider behind the
+    /// handlers and the worker (to make refunds fail on purpose).
+    pub async fn start_with_waitlist_payments(
+        engine: evently_waitlist::EngineConfig,
+        payments: Arc<dyn evently_core::PaymentProvider>,
+    ) -> Stack {
+        Self::start_full(
+            None,
+            Config::default(),
+            Some((
+                engine,
+                std::time::Duration::from_secs(3600),
+                "offers@evently.test",
+            )),
+            Some(payments),
+        )
+        .await
     }
 
     async fn start_full(
@@ -80,6 +100,7 @@ impl Stack {
             std::time::Duration,
             &'static str,
         )>,
+        payments: Option<Arc<dyn evently_core::PaymentProvider>>,
     ) -> Stack {
         // RUST_LOG=info shows what the handlers and event sources did.
         let _ = tracing_subscriber::fmt()
@@ -106,6 +127,9 @@ impl Stack {
         let clock = Arc::new(FixedClock::at(chrono::Utc::now().trunc_subsecs(0)));
         let mut app = App::new(store, TEST_JWT_SECRET.as_bytes(), config).expect("app");
         app.clock = clock.clone();
+        if let Some(p) = payments {
+            app.payments = p;
+        }
         let app: &'static App = Box::leak(Box::new(app));
         let (addr, _task) = evently_local::start_gateway(
             app,

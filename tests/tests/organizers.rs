@@ -843,3 +843,152 @@ async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
     };
     assert_eq!(sent, 12, "one cancellation email per booking");
 }
+
+/// The simulator, except that the refund of one booking fails the first
+/// time it is asked for: the cancellation job dies midway through.
+struct RefundFailsOnce {
+    fail_key: std::sync::Mutex<Option<String>>,
+}
+
+impl evently_core::PaymentProvider for RefundFailsOnce {
+    fn charge<'a>(
+        &'a self,
+        card_token: &'a str,
+        amount: evently_core::Money,
+        key: &'a str,
+    ) -> evently_core::payment::PaymentFuture<'a, String> {
+        evently_core::SimulatedPayments.charge(card_token, amount, key)
+    }
+
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount: evently_core::Money,
+        key: &'a str,
+    ) -> evently_core::payment::PaymentFuture<'a, String> {
+        let fail = {
+            let mut k = self.fail_key.lock().expect("lock");
+            if k.as_deref() == Some(key) {
+                *k = None;
+                true
+            } else {
+                false
+            }
+        };
+        if fail {
+            return Box::pin(async {
+                Err(evently_core::PaymentError::Unavailable(
+                    "provider down for a moment".into(),
+                ))
+            });
+        }
+        evently_core::SimulatedPayments.refund(payment_id, amount, key)
+    }
+}
+
+#[tokio::test]
+async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
+    let flaky = std::sync::Arc::new(RefundFailsOnce {
+        fail_key: std::sync::Mutex::new(None),
+    });
+    let stack = Stack::start_with_waitlist_payments(
+        evently_waitlist::EngineConfig::default(),
+        flaky.clone(),
+    )
+    .await;
+    let (_, org) = stack.organizer("Max").await;
+    let (_, venue) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/venues",
+            Some(&venue_body("Flaky")),
+        )
+        .await;
+    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
+    let (_, event) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Flaky night", "30.00")),
+        )
+        .await;
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/events/{event_id}");
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    let mut holders = Vec::new();
+    for (i, seat) in ["A-2-1", "A-2-2", "A-2-3"].iter().enumerate() {
+        let (user_id, token) = stack.customer(&format!("Holder{i}")).await;
+        let (_, hold) = stack.hold(&token, &event_id, "A", &[seat]).await;
+        let (status, booked) = stack
+            .confirm(&token, hold["hold_id"].as_str().expect("hold"), "tok_visa")
+            .await;
+        assert_eq!(status, 201, "{booked}");
+        holders.push((
+            user_id,
+            booked["booking"]["id"].as_str().expect("id").to_owned(),
+        ));
+    }
+    // The second holder's refund will fail on the first run.
+    *flaky.fail_key.lock().expect("lock") = Some(format!("refund-{}", holders[1].1));
+
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    stack
+        .eventually(
+            "all three refunded, the failed one by the redelivered message",
+            30,
+            || async {
+                let mut all = true;
+                for (_, id) in &holders {
+                    let b = stack
+                        .app
+                        .store
+                        .get_booking(id)
+                        .await
+                        .expect("read")
+                        .expect("booking");
+                    all &= b.status == evently_core::BookingStatus::Cancelled;
+                }
+                all
+            },
+        )
+        .await;
+    assert!(
+        flaky.fail_key.lock().expect("lock").is_none(),
+        "the failure happened"
+    );
+    // Exactly one email per holder, though the job ran more than once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (user_id, _) in &holders {
+        let email = stack
+            .app
+            .store
+            .get_user(user_id)
+            .await
+            .expect("read")
+            .expect("user")
+            .email;
+        let count = stack
+            .mailbox()
+            .await
+            .iter()
+            .filter(|m| m["to"][0] == email.as_str())
+            .count();
+        assert_eq!(count, 1, "{email}");
+    }
+}
