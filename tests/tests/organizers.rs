@@ -257,6 +257,19 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     assert_eq!(confirmed["source"], "evently");
     assert_eq!(confirmed["detail"]["total_price"], "40.00");
 
+    // The organizer sees the line.
+    let (_, line) = stack
+        .send_as(
+            Method::GET,
+            &org,
+            &format!("/api/v1/admin/events/{gala_id}/waitlist"),
+            None,
+        )
+        .await;
+    assert_eq!(line["entries"][0]["status"], "waiting", "{line}");
+    assert_eq!(line["entries"][0]["position"], 1);
+    assert_eq!(line["entries"][0]["user_id"], who(&stack, &dan).as_str());
+
     // Published: the seating and terms are what people bought.
     let (status, body) = stack
         .send_as(
