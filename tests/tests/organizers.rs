@@ -549,6 +549,10 @@ async fn bad_organizer_input_is_refused_and_nothing_is_written() {
         "no sections".into(),
         json!({"name": "Empty", "city": "X", "sections": []}),
     ));
+    let mut seatless = venue_body("Seatless");
+    seatless["sections"][1] = json!({"id": "B", "name": "Box", "rows": 1, "seats_per_row": 1,
+        "default_price": "20.00", "gaps": ["B-1-1"]});
+    bad_venues.push(("a section without seats".into(), seatless));
     bad_venues.push((
         "unknown field".into(),
         json!({"name": "X", "city": "X", "sections": [], "roof": true}),

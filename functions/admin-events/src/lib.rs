@@ -112,6 +112,13 @@ async fn patch(
         current = materialise(app, &current).await?;
     }
     if transition == Transition::Publish {
+        if current.total_seats() == 0 {
+            // Templates cannot have empty sections; this guards the rule
+            // itself, whatever wrote the event.
+            return Err(ApiError::conflict(
+                "an event without seats cannot be published",
+            ));
+        }
         let mut published = current.clone();
         published.status = EventStatus::Published;
         app.store.save_event(&published, &current).await?;

@@ -79,7 +79,10 @@ pub async fn materialise(app: &App, event: &Event) -> Result<Event, ApiError> {
             .iter()
             .find(|g| g.id == section.id)
             .ok_or_else(|| {
-                ApiError::Internal(format!("event {} has no grid for {}", event.id, section.id))
+                ApiError::conflict(format!(
+                    "section {} of this event has no seat grid to write; it cannot be published",
+                    section.id
+                ))
             })?;
         app.store
             .put_seats(&event.id, &grid.seats(), section.price)
