@@ -228,6 +228,11 @@ impl Stack {
             .await
     }
 
+    /// An admin account (sees and manages every organizer's events).
+    pub async fn admin(&self, name: &str) -> (String, String) {
+        self.user_with_role(name, evently_core::Role::Admin).await
+    }
+
     async fn user_with_role(&self, name: &str, role: evently_core::Role) -> (String, String) {
         let id = evently_core::new_id();
         // Unique per run: the local endpoint's mailbox outlives one test.

@@ -508,6 +508,33 @@ async fn customers_are_refused_and_organizers_see_only_their_own() {
         .send_as(Method::GET, &theirs, "/api/v1/admin/analytics", None)
         .await;
     assert_eq!(overview["event_count"], 0);
+    // An admin sees every organizer's events.
+    let (_, admin) = stack.admin("Ada").await;
+    let (status, _) = stack
+        .send_as(
+            Method::GET,
+            &admin,
+            &format!("/api/v1/admin/events/{event_id}/analytics"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, all) = stack
+        .send_as(Method::GET, &admin, "/api/v1/admin/events", None)
+        .await;
+    assert!(
+        all["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["id"] == event_id.as_str()),
+        "{all}"
+    );
+    let (_, overview) = stack
+        .send_as(Method::GET, &admin, "/api/v1/admin/analytics", None)
+        .await;
+    assert!(overview["event_count"].as_u64() >= Some(1));
+
     // Nothing of Mia's changed.
     let (_, still) = stack
         .send_as(
