@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use evently_core::{Booking, EntryStatus, Hold, Notification, WaitlistEntry};
@@ -87,15 +86,9 @@ impl Store {
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(booking_item(booking)?))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(build_err)?;
         req = req
             .transact_items(self.hold_status_update(hold, "confirmed")?)
-            .transact_items(TransactWriteItem::builder().put(put).build());
+            .transact_items(self.put_new_tx(booking_item(booking)?)?);
         for item in guard_release(self, hold)? {
             req = req.transact_items(item);
         }

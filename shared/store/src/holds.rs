@@ -215,13 +215,7 @@ impl Store {
                     .map_err(build_err)?;
                 req = req.transact_items(TransactWriteItem::builder().update(update).build());
             }
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(hold_item(hold)?))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map_err(build_err)?;
-            req = req.transact_items(TransactWriteItem::builder().put(put).build());
+            req = req.transact_items(self.put_new_tx(hold_item(hold)?)?);
 
             // The guard: live entries plus this one, written only if nobody
             // changed it since we read it.

@@ -16,6 +16,7 @@ mod users;
 mod venues;
 mod waitlist;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
 pub use analytics::{Applicable, EventCounters};
@@ -70,6 +71,17 @@ impl Store {
                 None => return Ok(items),
             }
         }
+    }
+
+    /// A transaction item that writes `item` only if nothing has its key.
+    pub(crate) fn put_new_tx(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(tx::build_err)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// A query of one partition of a secondary index (`GSI1` or `GSI2`).

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use evently_core::{
     EntryStatus, Hold, Notification, NotificationStatus, Offer, OfferStatus, SeatId, SeatState,
@@ -45,13 +45,7 @@ pub(crate) fn notification_put(
     store: &Store,
     note: &Notification,
 ) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(&store.table)
-        .set_item(Some(notification_item(note)?))
-        .condition_expression("attribute_not_exists(PK)")
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    store.put_new_tx(notification_item(note)?)
 }
 
 fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -127,15 +121,7 @@ impl Store {
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        let put = |item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map_err(build_err)
-                .map(|p| TransactWriteItem::builder().put(p).build())
-        };
+        let put = |item| self.put_new_tx(item);
         req = req
             .transact_items(put(hold_item(hold)?)?)
             .transact_items(put(offer_item(offer)?)?)

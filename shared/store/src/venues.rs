@@ -1,9 +1,9 @@
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
-use crate::tx::{build_err, cancellation_reasons, n, put_outcome};
+use crate::tx::{cancellation_reasons, n, put_outcome};
 use crate::{keys, Store, StoreError};
 
 /// Why a conditional event write did not happen.
@@ -57,27 +57,11 @@ impl Store {
     /// exist from the event's first moment, and the overview queries can
     /// find them by owner.
     pub async fn create_event(&self, event: &Event) -> Result<(), StoreError> {
-        let put = |item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build()
-                .map_err(build_err)
-        };
         let req = self
             .client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(put(event_item(event)?)?)
-                    .build(),
-            )
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(put(crate::analytics::analytics_item(event))?)
-                    .build(),
-            );
+            .transact_items(self.put_new_tx(event_item(event)?)?)
+            .transact_items(self.put_new_tx(crate::analytics::analytics_item(event))?);
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if cancellation_reasons(&e).is_some() => {
