@@ -1036,3 +1036,72 @@ async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
         assert_eq!(count, 1, "{email}");
     }
 }
+
+#[tokio::test]
+async fn once_the_organizer_cancels_customers_cannot_cancel_under_the_policy() {
+    // No event sources: the cancellation job never runs, so the booking is
+    // still confirmed when its owner tries to cancel it with a fee.
+    let stack = Stack::start(None).await;
+    let (_, org) = stack.organizer("Noa").await;
+    let (_, venue) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/venues",
+            Some(&venue_body("Fee")),
+        )
+        .await;
+    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
+    let (_, event) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, &venue_id, "Fee night", "50.00")),
+        )
+        .await;
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/admin/events/{event_id}");
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    let (_, token) = stack.customer("Ola").await;
+    let (_, hold) = stack.hold(&token, &event_id, "A", &["A-2-2"]).await;
+    let (_, booked) = stack
+        .confirm(&token, hold["hold_id"].as_str().expect("hold"), "tok_visa")
+        .await;
+    let booking_id = booked["booking"]["id"].as_str().expect("id").to_owned();
+    stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &path,
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    let (status, body) = stack
+        .delete_as(&token, &format!("/api/v1/bookings/{booking_id}/cancel"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("refunded in full"));
+    let b = stack
+        .app
+        .store
+        .get_booking(&booking_id)
+        .await
+        .expect("read")
+        .expect("booking");
+    assert_eq!(
+        b.status,
+        evently_core::BookingStatus::Confirmed,
+        "left for the job"
+    );
+}

@@ -5,12 +5,12 @@
 //! release.
 
 use evently_core::policy::CancelRefused;
-use evently_core::BookingStatus;
+use evently_core::{BookingStatus, EventStatus};
 use evently_http::request::path_param;
 use evently_http::response::ok;
 use evently_http::views::{own_booking, BookingView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
-use evently_store::ReleaseTo;
+use evently_store::{CancelOutcome, ReleaseTo};
 use serde_json::json;
 
 pub fn handler(app: &'static App, req: Request) -> Reply {
@@ -30,6 +30,9 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         .ok_or_else(|| {
             ApiError::Internal(format!("booking {} names a missing event", booking.id))
         })?;
+    if event.status == EventStatus::Cancelled {
+        return Err(event_cancelled());
+    }
     let now = app.clock.now();
     let refund = event
         .cancellation_policy
@@ -53,8 +56,12 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     cancelled.refund_amount = Some(refund.refund_amount);
     cancelled.cancellation_fee = Some(refund.cancellation_fee);
     cancelled.cancelled_at = Some(now);
-    if !app.store.cancel_booking(&cancelled, release).await? {
-        return Err(ApiError::conflict("this booking is already cancelled"));
+    match app.store.cancel_booking(&cancelled, release).await? {
+        CancelOutcome::Cancelled => {}
+        CancelOutcome::AlreadyCancelled => {
+            return Err(ApiError::conflict("this booking is already cancelled"))
+        }
+        CancelOutcome::EventClosed => return Err(event_cancelled()),
     }
     if refund.refund_amount.cents() > 0 {
         let key = format!("refund-{}", booking.id);
@@ -63,10 +70,20 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             .refund(&booking.payment_id, refund.refund_amount, &key)
             .await
         {
-            // The cancellation stands; the refund is retried from the
-            // stream by the waitlist/analytics path once it exists.
+            // The cancellation stands and says what is owed; nothing
+            // retries a failed refund yet (the simulator never fails one).
+            // A real provider needs a reconciliation job: see README.
             tracing::error!(booking = %booking.id, error = %e, "refund failed");
         }
     }
     ok(&json!({ "booking": BookingView::from(&cancelled) }))
+}
+
+/// The organizer cancelled the event: its job refunds every booking in full,
+/// so cancelling under the policy (perhaps with a fee) would only cost the
+/// customer.
+fn event_cancelled() -> ApiError {
+    ApiError::conflict(
+        "the organizer cancelled this event; your booking is refunded in full automatically",
+    )
 }

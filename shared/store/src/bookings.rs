@@ -26,6 +26,15 @@ pub enum ConfirmError {
     Store(#[from] StoreError),
 }
 
+/// How a cancellation by the booking's owner ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    Cancelled,
+    AlreadyCancelled,
+    /// The organizer cancelled the event: its job refunds in full.
+    EventClosed,
+}
+
 /// Where a cancelled booking's seats go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseTo {
@@ -110,21 +119,7 @@ impl Store {
         }
         // Last item: the event is still on sale. Once an organizer cancels
         // it, no confirm can slip in behind the cancellation job.
-        let (epk, esk) = keys::event(&hold.event_id);
-        let on_sale = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(epk))
-            .key(keys::SK, s(esk))
-            .condition_expression("#status = :published")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":published", s("published"))
-            .build()
-            .map_err(build_err)?;
-        req = req.transact_items(
-            TransactWriteItem::builder()
-                .condition_check(on_sale)
-                .build(),
-        );
+        req = req.transact_items(self.event_on_sale(&hold.event_id)?);
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) => match cancellation_reasons(&e) {
@@ -155,22 +150,39 @@ impl Store {
     /// Confirmed → cancelled with the refund and fee, seats released (to
     /// the public or reserved for the waitlist), in one transaction.
     /// Returns false when the booking was already cancelled.
+    /// The owner's cancellation: also conditioned on the event still being
+    /// published, so it cannot slip in (with a policy fee) once the
+    /// organizer has cancelled the event, whose job refunds in full.
     pub async fn cancel_booking(
         &self,
         cancelled: &Booking,
         release: ReleaseTo,
-    ) -> Result<bool, StoreError> {
-        self.cancel_booking_telling(cancelled, release, None).await
+    ) -> Result<CancelOutcome, StoreError> {
+        self.cancel_booking_tx(cancelled, release, None, true).await
     }
 
-    /// `cancel_booking`, writing `note` in the same transaction (used when
-    /// the event is cancelled: the email can never be lost).
+    /// An event cancellation's booking cancellation, writing `note` in the
+    /// same transaction (the email can never be lost). False when it was
+    /// already cancelled.
     pub async fn cancel_booking_telling(
         &self,
         cancelled: &Booking,
         release: ReleaseTo,
         note: Option<&Notification>,
     ) -> Result<bool, StoreError> {
+        Ok(self
+            .cancel_booking_tx(cancelled, release, note, false)
+            .await?
+            == CancelOutcome::Cancelled)
+    }
+
+    async fn cancel_booking_tx(
+        &self,
+        cancelled: &Booking,
+        release: ReleaseTo,
+        note: Option<&Notification>,
+        on_sale: bool,
+    ) -> Result<CancelOutcome, StoreError> {
         let (pk, sk) = keys::booking(&cancelled.id);
         let refund = cancelled.refund_amount.unwrap_or_default().to_string();
         let fee = cancelled.cancellation_fee.unwrap_or_default().to_string();
@@ -227,23 +239,42 @@ impl Store {
         if let Some(note) = note {
             req = req.transact_items(crate::offers::notification_put(self, note)?);
         }
+        if on_sale {
+            req = req.transact_items(self.event_on_sale(&cancelled.event_id)?);
+        }
         match req.send().await {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(CancelOutcome::Cancelled),
             Err(e) => {
-                let already = cancellation_reasons(&e)
-                    .and_then(|r| r.first().cloned())
+                let reasons = cancellation_reasons(&e).unwrap_or_default();
+                let already = reasons
+                    .first()
                     .filter(|r| failure(r).is_some())
-                    .and_then(|r| {
-                        old_item(&r)
-                            .and_then(|i| attr_s(i, "status").ok().map(|s| s == "cancelled"))
-                    })
+                    .and_then(old_item)
+                    .and_then(|i| attr_s(i, "status").ok().map(|s| s == "cancelled"))
                     .unwrap_or(false);
                 if already {
-                    Ok(false)
+                    Ok(CancelOutcome::AlreadyCancelled)
+                } else if on_sale && reasons.last().and_then(failure).is_some() {
+                    Ok(CancelOutcome::EventClosed)
                 } else {
                     Err(e.into())
                 }
             }
         }
+    }
+
+    /// A condition check that the event is still published.
+    fn event_on_sale(&self, event_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::event(event_id);
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("#status = :published")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":published", s("published"))
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 }

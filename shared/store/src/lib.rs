@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
 pub use analytics::{Applicable, EventCounters};
-pub use bookings::{ConfirmError, ReleaseTo};
+pub use bookings::{CancelOutcome, ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::StoreError;
 pub use holds::HoldError;
