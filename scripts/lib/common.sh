@@ -79,6 +79,16 @@ ensure_newman() {
   npm install --prefix "$ROOT/.local/newman" --no-audit --no-fund --silent newman@6 >/dev/null
 }
 
+# mermaid (the diagram parser GitHub uses) and jsdom for it, to check the
+# diagrams in docs/.
+MERMAID_MODULES="$ROOT/.local/mermaid/node_modules"
+ensure_mermaid() {
+  [ -d "$MERMAID_MODULES/mermaid" ] && [ -d "$MERMAID_MODULES/jsdom" ] && return
+  command -v npm >/dev/null || die "npm is needed for the diagram check (apt-get install nodejs npm)"
+  say "installing mermaid and jsdom into .local/mermaid"
+  npm install --prefix "$ROOT/.local/mermaid" --no-audit --no-fund --silent mermaid@11 jsdom@24 >/dev/null
+}
+
 # Debian's Chromium, for checking what a person sees of /_dev/mailbox.
 ensure_chromium() {
   command -v chromium >/dev/null && return
