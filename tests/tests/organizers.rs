@@ -564,6 +564,9 @@ async fn bad_organizer_input_is_refused_and_nothing_is_written() {
         ("default_price", json!("-5.00")),
         ("default_price", json!("5.001")),
         ("gaps", json!(["Z-1-1"])),
+        ("gaps", json!(["not a seat"])),
+        ("origin_x", json!(4_294_967_295u64)),
+        ("origin_y", json!(-1)),
     ] {
         let mut body = venue_body("Bad");
         body["sections"][0][field] = value.clone();

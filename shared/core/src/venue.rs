@@ -14,6 +14,9 @@ pub const MAX_SECTIONS: usize = 50;
 pub const MAX_VENUE_SEATS: u32 = 20_000;
 /// Distance between neighbouring seats and rows on the drawn map.
 pub const SEAT_PITCH: u32 = 10;
+/// Largest map coordinate a section may start at (keeps every seat's
+/// coordinates far from overflow).
+pub const MAX_ORIGIN: u32 = 1_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueTemplate {
@@ -53,10 +56,11 @@ pub struct SeatPosition {
 impl SectionTemplate {
     pub fn seats(&self) -> Vec<SeatPosition> {
         let mut seats = Vec::with_capacity((self.rows * self.seats_per_row) as usize);
+        let gaps: std::collections::HashSet<&SeatId> = self.gaps.iter().collect();
         for row in 1..=self.rows {
             for number in 1..=self.seats_per_row {
                 let id = SeatId::new(&self.id, row, number);
-                if self.gaps.contains(&id) {
+                if gaps.contains(&id) {
                     continue;
                 }
                 seats.push(SeatPosition {
@@ -72,12 +76,13 @@ impl SectionTemplate {
     }
 
     pub fn capacity(&self) -> u32 {
-        let gaps = self
+        // Distinct gaps inside the grid: a gap named twice is one gap.
+        let gaps: std::collections::HashSet<&SeatId> = self
             .gaps
             .iter()
             .filter(|g| g.row <= self.rows && g.number <= self.seats_per_row)
-            .count() as u32;
-        self.rows * self.seats_per_row - gaps
+            .collect();
+        self.rows * self.seats_per_row - gaps.len() as u32
     }
 
     pub fn validate(&self) -> Result<(), Invalid> {
@@ -91,6 +96,12 @@ impl SectionTemplate {
             return Err(Invalid::new(
                 "sections.rows",
                 format!("rows 1–{MAX_ROWS} and seats_per_row 1–{MAX_SEATS_PER_ROW}"),
+            ));
+        }
+        if self.origin_x > MAX_ORIGIN || self.origin_y > MAX_ORIGIN {
+            return Err(Invalid::new(
+                "sections.origin_x",
+                format!("origins are 0–{MAX_ORIGIN}"),
             ));
         }
         if self.gaps.iter().any(|g| g.section != self.id) {
@@ -179,6 +190,19 @@ mod tests {
             (last.id.to_string().as_str(), last.x, last.y),
             ("A-3-4", 130, 70)
         );
+    }
+
+    #[test]
+    fn a_gap_named_twice_is_one_gap_and_far_origins_are_refused() {
+        let mut s = section();
+        s.gaps.push(SeatId::new("A", 2, 1));
+        assert_eq!(s.capacity(), 11);
+        assert_eq!(s.seats().len(), 11);
+        let far = SectionTemplate {
+            origin_x: u32::MAX,
+            ..section()
+        };
+        assert!(far.validate().is_err());
     }
 
     #[test]
