@@ -78,15 +78,12 @@ impl Stack {
     pub async fn start_with_waitlist_payments(
         engine: evently_waitlist::EngineConfig,
         payments: Arc<dyn evently_core::PaymentProvider>,
+        sweep: std::time::Duration,
     ) -> Stack {
         Self::start_full(
             None,
             Config::default(),
-            Some((
-                engine,
-                std::time::Duration::from_secs(3600),
-                "offers@evently.test",
-            )),
+            Some((engine, sweep, "offers@evently.test")),
             Some(payments),
         )
         .await
@@ -406,4 +403,48 @@ pub async fn answer(resp: reqwest::Response) -> (u16, Value) {
         );
     }
     (status, body)
+}
+
+/// The payment simulator, except that the refund with one idempotency key
+/// fails the first time it is asked for; records the keys refunded.
+#[derive(Default)]
+pub struct RefundFailsOnce {
+    pub fail_key: std::sync::Mutex<Option<String>>,
+    pub refunded: std::sync::Mutex<Vec<String>>,
+}
+
+impl evently_core::PaymentProvider for RefundFailsOnce {
+    fn charge<'a>(
+        &'a self,
+        card_token: &'a str,
+        amount: evently_core::Money,
+        key: &'a str,
+    ) -> evently_core::payment::PaymentFuture<'a, String> {
+        evently_core::SimulatedPayments.charge(card_token, amount, key)
+    }
+
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount: evently_core::Money,
+        key: &'a str,
+    ) -> evently_core::payment::PaymentFuture<'a, String> {
+        let fail = {
+            let mut k = self.fail_key.lock().expect("lock");
+            let hit = k.as_deref() == Some(key);
+            if hit {
+                *k = None;
+            }
+            hit
+        };
+        if fail {
+            return Box::pin(async {
+                Err(evently_core::PaymentError::Unavailable(
+                    "provider down for a moment".into(),
+                ))
+            });
+        }
+        self.refunded.lock().expect("lock").push(key.to_owned());
+        evently_core::SimulatedPayments.refund(payment_id, amount, key)
+    }
 }

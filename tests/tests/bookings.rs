@@ -619,3 +619,105 @@ async fn an_idempotency_key_replays_the_first_response_and_does_the_work_once() 
     );
     assert_eq!(r1.1["user"]["id"], r2.1["user"]["id"]);
 }
+
+#[tokio::test]
+async fn a_refund_that_fails_is_owed_until_the_sweeper_gets_it_through() {
+    let flaky = std::sync::Arc::new(evently_tests::RefundFailsOnce::default());
+    let stack = Stack::start_with_waitlist_payments(
+        evently_waitlist::EngineConfig::default(),
+        flaky.clone(),
+        std::time::Duration::from_millis(200),
+    )
+    .await;
+    let store = &stack.app.store;
+    // An event of our own (no seed needed): the demo night's shape.
+    let (org_id, _) = stack.organizer("Rae").await;
+    let venue: evently_core::admin::VenueInput = serde_json::from_value(serde_json::json!({
+        "name": "Refund Hall", "city": "Oslo",
+        "sections": [{"id": "A", "name": "A", "rows": 1, "seats_per_row": 2, "default_price": "80.00"}]
+    }))
+    .expect("venue");
+    let venue = venue
+        .into_template(
+            evently_core::new_id(),
+            org_id.clone(),
+            "2026-01-01T00:00:00Z".into(),
+        )
+        .expect("valid");
+    store.put_venue(&venue).await.expect("venue");
+    let starts = stack.app.clock.now() + chrono::Duration::days(10);
+    let input: evently_core::admin::EventInput = serde_json::from_value(serde_json::json!({
+        "venue_id": venue.id, "name": "Refund night",
+        "starts_at": evently_core::clock::rfc3339(starts),
+        "ends_at": evently_core::clock::rfc3339(starts + chrono::Duration::hours(2)),
+    }))
+    .expect("event");
+    let mut event = input
+        .into_event(
+            evently_core::new_id(),
+            org_id,
+            &venue,
+            stack.app.clock.now(),
+        )
+        .expect("valid");
+    store.create_event(&event).await.expect("event");
+    store
+        .put_seats(
+            &event.id,
+            &venue.sections[0].seats(),
+            evently_core::Money::from_cents(8_000),
+        )
+        .await
+        .expect("seats");
+    let read = event.clone();
+    event.seating = evently_core::Seating::Ready;
+    store.save_event(&event, &read).await.expect("seats ready");
+    let read = event.clone();
+    event.status = evently_core::EventStatus::Published;
+    store.save_event(&event, &read).await.expect("publish");
+
+    let (_, token) = stack.customer("Sam").await;
+    let (_, hold) = stack.hold(&token, &event.id, "A", &["A-1-1"]).await;
+    let (_, booked) = stack
+        .confirm(&token, hold["hold_id"].as_str().expect("hold"), "tok_visa")
+        .await;
+    let booking = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let key = format!("refund-{booking}");
+    *flaky.fail_key.lock().expect("lock") = Some(key.clone());
+
+    let (status, body) = stack
+        .delete_as(&token, &format!("/api/v1/bookings/{booking}/cancel"))
+        .await;
+    assert_eq!(status, 200, "the cancellation stands: {body}");
+    assert_eq!(body["booking"]["refund_amount"], "80.00");
+    assert!(
+        !flaky.refunded.lock().expect("lock").contains(&key),
+        "first attempt failed"
+    );
+    assert_eq!(
+        store
+            .refunds_due(stack.app.clock.now() + chrono::Duration::hours(1))
+            .await
+            .expect("read")
+            .len(),
+        1,
+        "the refund is owed"
+    );
+
+    // The sweeper's retry comes after a minute.
+    stack.clock.advance(chrono::Duration::seconds(61));
+    stack
+        .eventually("the sweeper refunds it", 20, || async {
+            flaky.refunded.lock().expect("lock").contains(&key)
+        })
+        .await;
+    stack
+        .eventually("nothing owed any more", 20, || async {
+            store
+                .refunds_due(stack.app.clock.now() + chrono::Duration::hours(1))
+                .await
+                .expect("read")
+                .is_empty()
+        })
+        .await;
+}

@@ -891,56 +891,13 @@ async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
     assert_eq!(sent, 12, "one cancellation email per booking");
 }
 
-/// The simulator, except that the refund of one booking fails the first
-/// time it is asked for: the cancellation job dies midway through.
-struct RefundFailsOnce {
-    fail_key: std::sync::Mutex<Option<String>>,
-}
-
-impl evently_core::PaymentProvider for RefundFailsOnce {
-    fn charge<'a>(
-        &'a self,
-        card_token: &'a str,
-        amount: evently_core::Money,
-        key: &'a str,
-    ) -> evently_core::payment::PaymentFuture<'a, String> {
-        evently_core::SimulatedPayments.charge(card_token, amount, key)
-    }
-
-    fn refund<'a>(
-        &'a self,
-        payment_id: &'a str,
-        amount: evently_core::Money,
-        key: &'a str,
-    ) -> evently_core::payment::PaymentFuture<'a, String> {
-        let fail = {
-            let mut k = self.fail_key.lock().expect("lock");
-            if k.as_deref() == Some(key) {
-                *k = None;
-                true
-            } else {
-                false
-            }
-        };
-        if fail {
-            return Box::pin(async {
-                Err(evently_core::PaymentError::Unavailable(
-                    "provider down for a moment".into(),
-                ))
-            });
-        }
-        evently_core::SimulatedPayments.refund(payment_id, amount, key)
-    }
-}
-
 #[tokio::test]
 async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
-    let flaky = std::sync::Arc::new(RefundFailsOnce {
-        fail_key: std::sync::Mutex::new(None),
-    });
+    let flaky = std::sync::Arc::new(evently_tests::RefundFailsOnce::default());
     let stack = Stack::start_with_waitlist_payments(
         evently_waitlist::EngineConfig::default(),
         flaky.clone(),
+        Duration::from_secs(3600),
     )
     .await;
     let (_, org) = stack.organizer("Max").await;

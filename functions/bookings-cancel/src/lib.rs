@@ -5,7 +5,7 @@
 //! release.
 
 use evently_core::policy::CancelRefused;
-use evently_core::{BookingStatus, EventStatus};
+use evently_core::{BookingStatus, EventStatus, RefundDue};
 use evently_http::request::path_param;
 use evently_http::response::ok;
 use evently_http::views::{own_booking, BookingView};
@@ -56,24 +56,41 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     cancelled.refund_amount = Some(refund.refund_amount);
     cancelled.cancellation_fee = Some(refund.cancellation_fee);
     cancelled.cancelled_at = Some(now);
-    match app.store.cancel_booking(&cancelled, release).await? {
+    // What is owed back is recorded with the cancellation; it is removed
+    // once the provider has refunded it, and the sweeper retries it until
+    // then.
+    let owed = (refund.refund_amount.cents() > 0).then(|| RefundDue {
+        booking_id: booking.id.clone(),
+        user_id: booking.user_id.clone(),
+        payment_id: booking.payment_id.clone(),
+        amount: refund.refund_amount,
+        attempts: 0,
+        next_attempt_at: now + chrono::Duration::seconds(60),
+        last_error: None,
+    });
+    match app
+        .store
+        .cancel_booking(&cancelled, release, owed.as_ref())
+        .await?
+    {
         CancelOutcome::Cancelled => {}
         CancelOutcome::AlreadyCancelled => {
             return Err(ApiError::conflict("this booking is already cancelled"))
         }
         CancelOutcome::EventClosed => return Err(event_cancelled()),
     }
-    if refund.refund_amount.cents() > 0 {
-        let key = format!("refund-{}", booking.id);
-        if let Err(e) = app
+    if let Some(owed) = owed {
+        match app
             .payments
-            .refund(&booking.payment_id, refund.refund_amount, &key)
+            .refund(&owed.payment_id, owed.amount, &owed.key())
             .await
         {
-            // The cancellation stands and says what is owed; nothing
-            // retries a failed refund yet (the simulator never fails one).
-            // A real provider needs a reconciliation job: see README.
-            tracing::error!(booking = %booking.id, error = %e, "refund failed");
+            Ok(_) => app.store.refund_done(&owed.booking_id).await?,
+            // The cancellation stands and the refund stays owed: the
+            // sweeper tries again (same idempotency key) from a minute on.
+            Err(e) => {
+                tracing::warn!(booking = %booking.id, error = %e, "refund failed; retried by the sweeper")
+            }
         }
     }
     ok(&json!({ "booking": BookingView::from(&cancelled) }))

@@ -32,3 +32,26 @@ pub struct Booking {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
+
+/// Money owed back for a cancelled booking, recorded in the cancellation's
+/// own transaction and removed once the provider has refunded it; until
+/// then the sweeper retries it, so a failed refund is never forgotten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDue {
+    pub booking_id: String,
+    pub user_id: String,
+    pub payment_id: String,
+    pub amount: Money,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl RefundDue {
+    /// The provider's idempotency key: the same for every attempt, so a
+    /// retry after a lost answer never pays twice.
+    pub fn key(&self) -> String {
+        format!("refund-{}", self.booking_id)
+    }
+}

@@ -17,7 +17,7 @@ pub mod user;
 pub mod venue;
 pub mod waitlist;
 
-pub use booking::{Booking, BookingStatus};
+pub use booking::{Booking, BookingStatus, RefundDue};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use event::{Event, EventSection, EventStatus, Seating, VenueRef};
 pub use hold::{Hold, HoldStatus};

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use evently_core::{Booking, EntryStatus, Hold, Notification, WaitlistEntry};
+use evently_core::{Booking, EntryStatus, Hold, Notification, RefundDue, WaitlistEntry};
 
 use crate::holds::guard_release;
 use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
@@ -153,12 +153,16 @@ impl Store {
     /// The owner's cancellation: also conditioned on the event still being
     /// published, so it cannot slip in (with a policy fee) once the
     /// organizer has cancelled the event, whose job refunds in full.
+    /// `refund`, when something is owed back, is recorded in the same
+    /// transaction, so a refund that then fails is retried, not forgotten.
     pub async fn cancel_booking(
         &self,
         cancelled: &Booking,
         release: ReleaseTo,
+        refund: Option<&RefundDue>,
     ) -> Result<CancelOutcome, StoreError> {
-        self.cancel_booking_tx(cancelled, release, None, true).await
+        self.cancel_booking_tx(cancelled, release, None, refund, true)
+            .await
     }
 
     /// An event cancellation's booking cancellation, writing `note` in the
@@ -171,7 +175,7 @@ impl Store {
         note: Option<&Notification>,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .cancel_booking_tx(cancelled, release, note, false)
+            .cancel_booking_tx(cancelled, release, note, None, false)
             .await?
             == CancelOutcome::Cancelled)
     }
@@ -181,6 +185,7 @@ impl Store {
         cancelled: &Booking,
         release: ReleaseTo,
         note: Option<&Notification>,
+        owed: Option<&RefundDue>,
         on_sale: bool,
     ) -> Result<CancelOutcome, StoreError> {
         let (pk, sk) = keys::booking(&cancelled.id);
@@ -239,6 +244,10 @@ impl Store {
         if let Some(note) = note {
             req = req.transact_items(crate::offers::notification_put(self, note)?);
         }
+        if let Some(owed) = owed {
+            req = req.transact_items(crate::offers::refund_put(self, owed)?);
+        }
+        // Last: the event check's reason is read by position.
         if on_sale {
             req = req.transact_items(self.event_on_sale(&cancelled.event_id)?);
         }

@@ -115,6 +115,11 @@ pub fn waitlist_guard(user_id: &str, event_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), format!("WAITLIST#{event_id}"))
 }
 
+/// A refund still owed for a cancelled booking.
+pub fn refund_due(booking_id: &str) -> (String, String) {
+    (format!("REFUND#{booking_id}"), "REFUND".into())
+}
+
 /// An offer by its claim token (the token is the credential of the claim link).
 pub fn offer(claim_token: &str) -> (String, String) {
     (format!("OFFER#{claim_token}"), "OFFER".into())

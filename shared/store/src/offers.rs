@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use evently_core::{
-    EntryStatus, Hold, Notification, NotificationStatus, Offer, OfferStatus, SeatId, SeatState,
-    WaitlistEntry,
+    EntryStatus, Hold, Notification, NotificationStatus, Offer, OfferStatus, RefundDue, SeatId,
+    SeatState, WaitlistEntry,
 };
 
 use crate::holds::{hold_item, release_seat_items, SeatRelease};
@@ -22,7 +22,10 @@ const OPEN_OFFERS: &str = "OFFERS#OPEN";
 /// GSI2 partition of notifications still to send, sorted by due time.
 const PENDING_NOTIFICATIONS: &str = "NOTIFY#PENDING";
 
-fn due_key(at: DateTime<Utc>, id: &str) -> String {
+/// GSI2 partition of refunds still owed, sorted by when to try again.
+const REFUNDS_DUE: &str = "REFUNDS#DUE";
+
+pub(crate) fn due_key(at: DateTime<Utc>, id: &str) -> String {
     format!("{:012}#{id}", at.timestamp().max(0))
 }
 
@@ -266,7 +269,7 @@ impl Store {
     }
 
     /// Items of a GSI2 "due" partition whose time has come by `now`.
-    fn due_query(&self, partition: &str, now: DateTime<Utc>) -> QueryFluentBuilder {
+    pub(crate) fn due_query(&self, partition: &str, now: DateTime<Utc>) -> QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
@@ -324,5 +327,61 @@ impl Store {
             .expression_attribute_values(":pk", s(keys::user_notifications(user_id)))
             .scan_index_forward(false);
         self.query_as(query).await
+    }
+}
+
+fn refund_item(refund: &RefundDue) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let (pk, sk) = keys::refund_due(&refund.booking_id);
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(refund)?;
+    item.insert(keys::PK.into(), s(pk));
+    item.insert(keys::SK.into(), s(sk));
+    item.insert("entity".into(), s("refund_due"));
+    item.insert(keys::GSI2PK.into(), s(REFUNDS_DUE));
+    item.insert(
+        keys::GSI2SK.into(),
+        s(due_key(refund.next_attempt_at, &refund.booking_id)),
+    );
+    Ok(item)
+}
+
+/// The refund record a cancellation writes in its own transaction.
+pub(crate) fn refund_put(
+    store: &Store,
+    refund: &RefundDue,
+) -> Result<TransactWriteItem, StoreError> {
+    store.put_new_tx(refund_item(refund)?)
+}
+
+impl Store {
+    /// The refund went through: nothing is owed any more.
+    pub async fn refund_done(&self, booking_id: &str) -> Result<(), StoreError> {
+        let (pk, sk) = keys::refund_due(booking_id);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// An attempt failed: record it and when to try again (unless another
+    /// attempt finished it meanwhile).
+    pub async fn refund_retry_later(&self, refund: &RefundDue) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(refund_item(refund)?))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        put_outcome(result).map(drop)
+    }
+
+    /// Refunds owed whose next attempt is due by `now`.
+    pub async fn refunds_due(&self, now: DateTime<Utc>) -> Result<Vec<RefundDue>, StoreError> {
+        self.query_as(self.due_query(REFUNDS_DUE, now)).await
     }
 }

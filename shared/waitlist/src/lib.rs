@@ -108,6 +108,7 @@ pub struct HandOut {
 pub struct SweepReport {
     pub offers_expired: usize,
     pub emails_retried: usize,
+    pub refunds_retried: usize,
 }
 
 pub struct Engine {
@@ -453,8 +454,8 @@ impl Engine {
             .await?)
     }
 
-    /// The scheduled sweep: expire offers whose time ran out and retry
-    /// emails that are due.
+    /// The scheduled sweep: expire offers whose time ran out, retry emails
+    /// that are due, and retry refunds still owed.
     pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
@@ -467,6 +468,28 @@ impl Engine {
         for note in self.store.notifications_due(now).await? {
             self.deliver(note).await?;
             report.emails_retried += 1;
+        }
+        for mut owed in self.store.refunds_due(now).await? {
+            report.refunds_retried += 1;
+            match self
+                .payments
+                .refund(&owed.payment_id, owed.amount, &owed.key())
+                .await
+            {
+                Ok(_) => {
+                    self.store.refund_done(&owed.booking_id).await?;
+                    tracing::info!(booking = %owed.booking_id, attempts = owed.attempts + 1, "refund went through");
+                }
+                Err(e) => {
+                    // Money is owed: keep trying (backoff capped at 15
+                    // minutes), loudly.
+                    owed.attempts += 1;
+                    owed.last_error = Some(e.to_string());
+                    owed.next_attempt_at = now + Duration::seconds(retry_delay_secs(owed.attempts));
+                    tracing::error!(booking = %owed.booking_id, attempts = owed.attempts, error = %e, "refund still failing");
+                    self.store.refund_retry_later(&owed).await?;
+                }
+            }
         }
         Ok(report)
     }
