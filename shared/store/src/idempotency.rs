@@ -96,14 +96,6 @@ impl Store {
 
     /// Forgets a key whose work failed on our side, so a retry can redo it.
     pub async fn abandon_idempotent(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        let (pk, sk) = keys::idempotency(scope, key);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .send()
-            .await?;
-        Ok(())
+        self.delete_item(keys::idempotency(scope, key)).await
     }
 }

@@ -215,22 +215,10 @@ impl Store {
                 ))
             }
         };
-        let (pk, sk) = keys::offer(&offer.claim_token);
-        let close = Update::builder()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .update_expression("SET #status = :to REMOVE GSI2PK, GSI2SK")
-            .condition_expression("#status = :open")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to))
-            .expression_attribute_values(":open", s("open"))
-            .build()
-            .map_err(build_err)?;
         let mut req = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(close).build())
+            .transact_items(self.offer_close(&offer.claim_token, to)?)
             .transact_items(self.hold_status_update(hold, "released")?);
         for item in release_seat_items(self, hold, SeatRelease::ToWaitlist)? {
             req = req.transact_items(item);
@@ -251,21 +239,27 @@ impl Store {
         offer_token: &str,
         entry: &WaitlistEntry,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let (pk, sk) = keys::offer(offer_token);
+        let mut items = vec![self.offer_close(offer_token, "taken")?];
+        items.extend(entry_transition(self, entry, "offered", "booked", None)?);
+        Ok(items)
+    }
+
+    /// An open offer → `to` (taken, expired, withdrawn), leaving the
+    /// sweeper's index of open offers; conditioned on it still being open.
+    fn offer_close(&self, claim_token: &str, to: &str) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::offer(claim_token);
         let close = Update::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .update_expression("SET #status = :taken REMOVE GSI2PK, GSI2SK")
+            .update_expression("SET #status = :to REMOVE GSI2PK, GSI2SK")
             .condition_expression("#status = :open")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":taken", s("taken"))
+            .expression_attribute_values(":to", s(to))
             .expression_attribute_values(":open", s("open"))
             .build()
             .map_err(build_err)?;
-        let mut items = vec![TransactWriteItem::builder().update(close).build()];
-        items.extend(entry_transition(self, entry, "offered", "booked", None)?);
-        Ok(items)
+        Ok(TransactWriteItem::builder().update(close).build())
     }
 
     /// Items of a GSI2 "due" partition whose time has come by `now`.
@@ -355,15 +349,7 @@ pub(crate) fn refund_put(
 impl Store {
     /// The refund went through: nothing is owed any more.
     pub async fn refund_done(&self, booking_id: &str) -> Result<(), StoreError> {
-        let (pk, sk) = keys::refund_due(booking_id);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .send()
-            .await?;
-        Ok(())
+        self.delete_item(keys::refund_due(booking_id)).await
     }
 
     /// An attempt failed: record it and when to try again (unless another

@@ -8,15 +8,8 @@ use chrono::{DateTime, Utc};
 use evently_core::venue::SeatPosition;
 use evently_core::{Money, Seat, SeatState};
 
+use crate::tx::{n, s};
 use crate::{attr_n, attr_s, keys, Store, StoreError};
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 /// The condition under which a seat can be taken by a new hold; shared by
 /// counts here and by the hold transaction.

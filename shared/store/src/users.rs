@@ -3,11 +3,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use evently_core::User;
 
+use crate::tx::s;
 use crate::{attr_s, keys, Store, StoreError};
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
 impl Store {
     /// Creates the account and claims its email in one transaction, so two
@@ -82,6 +79,17 @@ impl Store {
             .send()
             .await?;
         Ok(out.item)
+    }
+
+    pub(crate) async fn delete_item(&self, (pk, sk): (String, String)) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .send()
+            .await?;
+        Ok(())
     }
 
     pub async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
-use crate::tx::{cancellation_reasons, n, put_outcome};
+use crate::tx::{cancellation_reasons, n, put_outcome, s};
 use crate::{keys, Store, StoreError};
 
 /// Why a conditional event write did not happen.
@@ -15,10 +15,6 @@ pub enum EventWriteError {
     Changed,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
 }
 
 impl Store {
