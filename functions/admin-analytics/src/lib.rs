@@ -73,11 +73,7 @@ fn figures<'a>(all: impl IntoIterator<Item = &'a EventCounters>) -> Figures {
     for c in all {
         capacity += c.capacity;
         held += c.held;
-        let taken = c.get(Counter::Sold) + c.get(Counter::Reserved) + c.held;
-        // Nothing of a cancelled event is for sale any more.
-        if c.status != "cancelled" {
-            available += (c.capacity - taken).max(0);
-        }
+        available += c.available();
         for (k, v) in &c.counts {
             *sum.entry(*k).or_default() += v;
         }

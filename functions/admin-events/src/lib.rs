@@ -63,7 +63,7 @@ async fn list(app: &App, claims: &Claims) -> Result<Response<Body>, ApiError> {
     let events: Vec<Event> = if claims.role == Role::Admin {
         let ids: Vec<String> = app
             .store
-            .all_counters(None, app.clock.now())
+            .counted_events(None)
             .await?
             .into_iter()
             .map(|c| c.event_id)

@@ -76,13 +76,7 @@ impl EventView {
         now: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
         match app.store.event_counters(&event.id, now).await? {
-            Some(c) => {
-                let taken = c.get(evently_analytics::Counter::Sold)
-                    + c.get(evently_analytics::Counter::Reserved)
-                    + c.held;
-                let available = (i64::from(event.total_seats()) - taken).max(0);
-                Ok(Self::with_available(event, available as u32))
-            }
+            Some(c) => Ok(Self::with_available(event, c.available() as u32)),
             None => Self::of(app, event, now).await,
         }
     }

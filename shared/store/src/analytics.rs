@@ -114,6 +114,16 @@ impl EventCounters {
     pub fn get(&self, c: Counter) -> i64 {
         self.counts.get(&c).copied().unwrap_or(0)
     }
+
+    /// Seats a new hold could take: capacity − sold − reserved − live holds
+    /// (none once the event is cancelled: nothing is for sale).
+    pub fn available(&self) -> i64 {
+        if self.status == "cancelled" {
+            return 0;
+        }
+        let taken = self.get(Counter::Sold) + self.get(Counter::Reserved) + self.held;
+        (self.capacity - taken).max(0)
+    }
 }
 
 impl Store {
@@ -285,16 +295,7 @@ impl Store {
         owner_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<EventCounters>, StoreError> {
-        let query = match owner_id {
-            Some(owner) => self.index_query(keys::GSI2, keys::owner_analytics(owner)),
-            None => self.index_query(keys::GSI1, keys::ALL_ANALYTICS),
-        };
-        let mut all: Vec<EventCounters> = self
-            .query_all(query)
-            .await?
-            .iter()
-            .map(counters_of)
-            .collect::<Result<_, _>>()?;
+        let mut all = self.counted_events(owner_id).await?;
         // A handful of keyed range reads, eight at a time.
         for chunk in all.chunks_mut(8) {
             let ids: Vec<String> = chunk.iter().map(|c| c.event_id.clone()).collect();
@@ -305,6 +306,23 @@ impl Store {
             }
         }
         Ok(all)
+    }
+
+    /// The analytics items of an organizer's events (everyone's for an
+    /// admin), without reading live holds (`held` is 0): one query.
+    pub async fn counted_events(
+        &self,
+        owner_id: Option<&str>,
+    ) -> Result<Vec<EventCounters>, StoreError> {
+        let query = match owner_id {
+            Some(owner) => self.index_query(keys::GSI2, keys::owner_analytics(owner)),
+            None => self.index_query(keys::GSI1, keys::ALL_ANALYTICS),
+        };
+        self.query_all(query)
+            .await?
+            .iter()
+            .map(counters_of)
+            .collect()
     }
 
     /// Seats in holds that have not ended or expired by `now`: a keyed
