@@ -176,15 +176,9 @@ fn getatt_target(v: &Yaml) -> Option<String> {
     Some(text.trim_end_matches(".Arn").to_owned())
 }
 
-/// One stream record, as every local stream consumer receives it.
-#[derive(Debug, Clone)]
-pub struct StreamRecord {
-    pub event_id: String,
-    pub sequence_number: String,
-    pub at: i64,
-    pub old: Option<Value>,
-    pub new: Option<Value>,
-}
+/// One stream record, as every local stream consumer receives it (the
+/// analytics function's own record type: id, sequence number, time, images).
+pub type StreamRecord = evently_analytics::Record;
 
 /// A function the table's stream feeds: takes a batch, answers whether it
 /// all succeeded (a failed batch is retried whole, as Lambda would from its
@@ -218,16 +212,6 @@ pub fn analytics_consumer(store: evently_store::Store, bus: evently_notify::Bus)
     std::sync::Arc::new(move |records: Vec<StreamRecord>| {
         let (store, bus) = (store.clone(), bus.clone());
         Box::pin(async move {
-            let records: Vec<evently_analytics::Record> = records
-                .into_iter()
-                .map(|r| evently_analytics::Record {
-                    id: r.event_id,
-                    sequence_number: r.sequence_number,
-                    at: r.at,
-                    old: r.old,
-                    new: r.new,
-                })
-                .collect();
             analytics_stream::project_batch(&store, &bus, &records)
                 .await
                 .is_empty()
@@ -362,7 +346,7 @@ async fn follow<F, Fut>(
                     img.and_then(|i| serde_dynamo::from_item::<_, Value>(i.clone()).ok())
                 };
                 Some(StreamRecord {
-                    event_id: r.event_id().unwrap_or_default().to_owned(),
+                    id: r.event_id().unwrap_or_default().to_owned(),
                     sequence_number: d.sequence_number().unwrap_or_default().to_owned(),
                     at: d
                         .approximate_creation_date_time()
