@@ -31,6 +31,42 @@ fn event_body(stack: &Stack, venue_id: &str, name: &str, price_a: &str) -> Value
     })
 }
 
+/// A template from `venue` and a published event on it with section A at
+/// `price_a`, through the organizer routes; returns the event's id.
+async fn published_event(
+    stack: &Stack,
+    org: &str,
+    venue: &Value,
+    name: &str,
+    price_a: &str,
+) -> String {
+    let (status, created) = stack
+        .send_as(Method::POST, org, "/api/v1/admin/venues", Some(venue))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let venue_id = created["venue"]["id"].as_str().expect("id").to_owned();
+    let (status, event) = stack
+        .send_as(
+            Method::POST,
+            org,
+            "/api/v1/admin/events",
+            Some(&event_body(stack, &venue_id, name, price_a)),
+        )
+        .await;
+    assert_eq!(status, 201, "{event}");
+    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let (status, published) = stack
+        .send_as(
+            Method::PATCH,
+            org,
+            &format!("/api/v1/admin/events/{event_id}"),
+            Some(&json!({"status": "published"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{published}");
+    event_id
+}
+
 async fn started() -> Stack {
     Stack::start_with_waitlist(
         None,
@@ -790,28 +826,8 @@ async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
     let mut big = venue_body("Big");
     big["sections"][0]["rows"] = json!(10);
     big["sections"][0]["seats_per_row"] = json!(10);
-    let (_, venue) = stack
-        .send_as(Method::POST, &org, "/api/v1/admin/venues", Some(&big))
-        .await;
-    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
-    let (_, event) = stack
-        .send_as(
-            Method::POST,
-            &org,
-            "/api/v1/admin/events",
-            Some(&event_body(&stack, &venue_id, "Big night", "20.00")),
-        )
-        .await;
-    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let event_id = published_event(&stack, &org, &big, "Big night", "20.00").await;
     let path = format!("/api/v1/admin/events/{event_id}");
-    stack
-        .send_as(
-            Method::PATCH,
-            &org,
-            &path,
-            Some(&json!({"status": "published"})),
-        )
-        .await;
     let mut bookings = Vec::new();
     for i in 1..=12 {
         let (_, token) = stack.customer(&format!("Fan{i}")).await;
@@ -901,33 +917,9 @@ async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
     )
     .await;
     let (_, org) = stack.organizer("Max").await;
-    let (_, venue) = stack
-        .send_as(
-            Method::POST,
-            &org,
-            "/api/v1/admin/venues",
-            Some(&venue_body("Flaky")),
-        )
-        .await;
-    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
-    let (_, event) = stack
-        .send_as(
-            Method::POST,
-            &org,
-            "/api/v1/admin/events",
-            Some(&event_body(&stack, &venue_id, "Flaky night", "30.00")),
-        )
-        .await;
-    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let event_id =
+        published_event(&stack, &org, &venue_body("Flaky"), "Flaky night", "30.00").await;
     let path = format!("/api/v1/admin/events/{event_id}");
-    stack
-        .send_as(
-            Method::PATCH,
-            &org,
-            &path,
-            Some(&json!({"status": "published"})),
-        )
-        .await;
     let mut holders = Vec::new();
     for (i, seat) in ["A-2-1", "A-2-2", "A-2-3"].iter().enumerate() {
         let (user_id, token) = stack.customer(&format!("Holder{i}")).await;
@@ -1003,33 +995,8 @@ async fn once_the_organizer_cancels_customers_cannot_cancel_under_the_policy() {
     // still confirmed when its owner tries to cancel it with a fee.
     let stack = Stack::start(None).await;
     let (_, org) = stack.organizer("Noa").await;
-    let (_, venue) = stack
-        .send_as(
-            Method::POST,
-            &org,
-            "/api/v1/admin/venues",
-            Some(&venue_body("Fee")),
-        )
-        .await;
-    let venue_id = venue["venue"]["id"].as_str().expect("id").to_owned();
-    let (_, event) = stack
-        .send_as(
-            Method::POST,
-            &org,
-            "/api/v1/admin/events",
-            Some(&event_body(&stack, &venue_id, "Fee night", "50.00")),
-        )
-        .await;
-    let event_id = event["event"]["id"].as_str().expect("id").to_owned();
+    let event_id = published_event(&stack, &org, &venue_body("Fee"), "Fee night", "50.00").await;
     let path = format!("/api/v1/admin/events/{event_id}");
-    stack
-        .send_as(
-            Method::PATCH,
-            &org,
-            &path,
-            Some(&json!({"status": "published"})),
-        )
-        .await;
     let (_, token) = stack.customer("Ola").await;
     let (_, hold) = stack.hold(&token, &event_id, "A", &["A-2-2"]).await;
     let (_, booked) = stack
