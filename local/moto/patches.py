@@ -23,18 +23,29 @@ already DynamoDB JSON, so they are dumped directly (binary values
 base64-encoded as on the wire); anything unexpected falls back to moto's own
 path.
 
+ClientRequestToken: stock moto ignores it and runs every TransactWriteItems
+again. DynamoDB makes a transaction with a token idempotent for 10 minutes
+after it completes: the same token with the same items succeeds without
+writing again, with other items it is an IdempotentParameterMismatch. That
+is what lets an SDK retry after a timeout (same token) be harmless, so the
+local endpoint must honour it too. Only committed transactions are
+remembered: a cancelled one wrote nothing, and its retry is evaluated anew.
+
 Query: moto finds a partition by walking (and sorting) every item of the
 table, so a query of a 2-seat section took ~90 ms in a table of 5,000 seats.
 A base-table query on a table with a sort key now sees only its partition.
 """
 import base64
 import copy
+import hashlib
 import inspect
 import json
+import time
 from typing import Any
 
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
+    DynamodbException,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -43,6 +54,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.comparisons import get_filter_expression
+from moto.core.responses import ActionResult
 
 import moto
 
@@ -164,6 +176,42 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise
 
 
+TOKEN_WINDOW_SECS = 600
+
+
+class IdempotentParameterMismatchException(DynamodbException):
+    error_type = "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException"
+
+    def __init__(self) -> None:
+        super().__init__(self.error_type, message="The request uses the same client token as a "
+                         "previous, but non-identical request.")
+
+
+def _idempotent_transactions(original: Any) -> Any:
+    committed: dict[str, tuple[str, float]] = {}
+
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original(self)
+        now = time.monotonic()
+        for old in [t for t, (_, at) in committed.items() if now - at > TOKEN_WINDOW_SECS]:
+            del committed[old]
+        digest = hashlib.sha256(
+            json.dumps(self.body.get("TransactItems"), sort_keys=True).encode()).hexdigest()
+        seen = committed.get(token)
+        if seen is not None:
+            if seen[0] != digest:
+                raise IdempotentParameterMismatchException()
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        result = original(self)  # raises when cancelled: nothing remembered
+        committed[token] = (digest, now)
+        return result
+
+    transact_write_items.__name__ = original.__name__
+    return transact_write_items
+
+
 class _NotPlain(Exception):
     pass
 
@@ -218,6 +266,8 @@ def apply() -> None:
     from moto.dynamodb.responses import DynamoHandler
 
     Table.query = _partition_query(Table.query)  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = _idempotent_transactions(  # type: ignore[method-assign]
+        DynamoHandler.transact_write_items)
 
     for name in ("query", "scan", "get_item", "batch_get_item"):
         setattr(DynamoHandler, name, _fast_read(getattr(DynamoHandler, name)))

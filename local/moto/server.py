@@ -9,15 +9,21 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   works, but they are answered one at a time, like a single-writer database.
 * patches.apply() replaces TransactWriteItems with a version that does not
   deep-copy whole tables (see patches.py).
+* Faults (throttling, transaction conflicts, 500s, timeouts, SES throttling)
+  can be switched on at run time at /_evently/faults (see faults.py); off by
+  default.
 """
 import argparse
 import datetime
 import email
 import email.policy
+import io
 import json
 import sys
 import threading
+import time
 
+import faults
 import patches
 
 
@@ -69,23 +75,46 @@ def sent_messages() -> list:
     return out
 
 
-def serialised(app):
+def serialised(app, injector: "faults.Faults"):
     lock = threading.Lock()
 
+    def respond(start_response, status, headers, body):
+        start_response(status, headers + [("Content-Length", str(len(body)))])
+        return [body]
+
     def wrapped(environ, start_response):
-        if environ.get("PATH_INFO") == MAILBOX_PATH:
+        path = environ.get("PATH_INFO")
+        if path == MAILBOX_PATH:
             with lock:
                 body = json.dumps({"messages": sent_messages()}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"),
-                                      ("Content-Length", str(len(body)))])
-            return [body]
+            return respond(start_response, "200 OK", [("Content-Type", "application/json")], body)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        if path == faults.PATH:
+            status, body = faults.control(environ, raw, injector)
+            return respond(start_response, status, [("Content-Type", "application/json")], body)
+        req = faults.describe(environ, raw)
+        rule = injector.pick(req)
+        if rule is not None and rule.fault != "timeout":
+            return respond(start_response, *faults.error_response(rule, req, injector))
+        started = {}
+
+        def capture(status, headers, exc_info=None):
+            started["status"], started["headers"] = status, headers
+            return lambda _data: None
+
         with lock:
             # Materialise the body inside the lock: moto builds responses
             # lazily in places.
-            body = list(app(environ, start_response))
-            if "ses" in environ.get("HTTP_AUTHORIZATION", "").lower():
+            body = list(app(environ, capture))
+            if req.service == "ses":
                 stamp_new_messages()
-            return body
+        if rule is not None:
+            # Applied; the answer comes too late for the caller's timeout.
+            time.sleep(rule.delay_ms / 1000)
+        start_response(started["status"], started["headers"])
+        return body
 
     return wrapped
 
@@ -104,7 +133,7 @@ def main() -> None:
     )
     from werkzeug.serving import make_server
 
-    app = serialised(DomainDispatcherApplication(create_backend_app))
+    app = serialised(DomainDispatcherApplication(create_backend_app), faults.Faults())
     server = make_server(args.host, args.port, app, threaded=True,
                          request_handler=MotoRequestHandler)
     print(f"local AWS endpoint on http://{args.host}:{args.port}", flush=True)
