@@ -357,7 +357,13 @@ async fn follow<F, Fut>(
             })
             .collect();
         let next = out.next_shard_iterator().map(str::to_owned);
-        if !records.is_empty() && !consumer(records).await {
+        // An invocation that crashes (panics) failed its batch.
+        let handled = records.is_empty()
+            || tokio::spawn(consumer(records)).await.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "stream consumer crashed; its batch is retried");
+                false
+            });
+        if !handled {
             // Retry the same batch, as the event source mapping would.
             tokio::time::sleep(every).await;
             iterator = Some(it);
@@ -369,7 +375,14 @@ async fn follow<F, Fut>(
 }
 
 /// Feeds the waitlist queue to the worker, deleting only what succeeded.
-pub async fn poll_queue(engine: &'static Engine, queue: Queue) -> Result<(), Error> {
+/// Each batch runs as its own invocation would: with the worker's timeout
+/// from template.yaml as its deadline, and a crash (panic) counting as the
+/// whole batch failing, so its messages come back.
+pub async fn poll_queue(
+    engine: &'static Engine,
+    queue: Queue,
+    timeout: Duration,
+) -> Result<(), Error> {
     loop {
         let out = match queue
             .client()
@@ -403,30 +416,47 @@ pub async fn poll_queue(engine: &'static Engine, queue: Queue) -> Result<(), Err
                 )
             })
             .collect();
-        let failed = waitlist_worker::process(engine, batch).await;
+        let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let failed = match tokio::spawn(waitlist_worker::process(engine, batch, deadline)).await {
+            Ok(failed) => failed,
+            Err(e) => {
+                tracing::error!(error = %e, "worker invocation crashed; its batch comes back");
+                ids
+            }
+        };
         for m in messages {
             if failed.iter().any(|f| Some(f.as_str()) == m.message_id()) {
                 continue; // comes back after the visibility timeout
             }
             if let Some(receipt) = m.receipt_handle() {
-                queue
+                if let Err(e) = queue
                     .client()
                     .delete_message()
                     .queue_url(queue.url())
                     .receipt_handle(receipt)
                     .send()
-                    .await?;
+                    .await
+                {
+                    // Delivered again later: the worker is idempotent.
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "message not deleted");
+                }
             }
         }
     }
 }
 
-/// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS).
-pub async fn tick_sweeper(engine: &'static Engine, every: Duration) {
+/// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS), each run
+/// with the sweeper's timeout from template.yaml; a crash is logged and
+/// the next tick runs as usual.
+pub async fn tick_sweeper(engine: &'static Engine, every: Duration, timeout: Duration) {
     loop {
         tokio::time::sleep(every).await;
-        if let Err(e) = engine.sweep().await {
-            tracing::warn!(error = %e, "sweep failed");
+        let deadline = tokio::time::Instant::now() + timeout;
+        match tokio::spawn(waitlist_sweeper::sweep_by(engine, deadline)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed"),
+            Err(e) => tracing::error!(error = %e, "sweeper invocation crashed"),
         }
     }
 }

@@ -14,6 +14,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use tokio::net::TcpListener;
 
@@ -172,7 +174,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    async fn handle(&self, req: hyper::Request<Incoming>) -> HyperResponse {
+    async fn handle(&self, req: hyper::Request<Incoming>, peer: SocketAddr) -> HyperResponse {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         if let Some(dev) = self.dev.get(&path) {
@@ -222,10 +224,16 @@ impl Gateway {
                 .or_default()
                 .push(v.into_owned());
         }
+        // What API Gateway tells a function about the caller.
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.method = parts.method.clone();
+        context.http.path = Some(path.clone());
+        context.http.source_ip = Some(peer.ip().to_string());
         let req = lambda_http::Request::from_parts(parts, body)
             .with_path_parameters(params)
-            .with_query_string_parameters(query);
-        to_hyper(handler(self.app, req).await)
+            .with_query_string_parameters(query)
+            .with_request_context(RequestContext::ApiGatewayV2(context));
+        to_hyper(evently_http::runtime::run(self.app, handler, req).await)
     }
 }
 
@@ -242,9 +250,9 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let gateway = gateway.clone();
                 async move {
-                    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+                    let (method, path) = (req.method().clone(), loggable(req.uri().path()));
                     let started = Instant::now();
-                    let resp = gateway.handle(req).await;
+                    let resp = gateway.handle(req, peer).await;
                     tracing::info!(%method, %path, status = resp.status().as_u16(),
                         ms = started.elapsed().as_secs_f64() * 1e3, "request");
                     Ok::<_, Infallible>(resp)
@@ -255,6 +263,15 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
         });
+    }
+}
+
+/// The path as it may be logged: a claim link's token is a credential.
+fn loggable(path: &str) -> String {
+    const CLAIM: &str = "/api/v1/waitlist/offers/";
+    match path.strip_prefix(CLAIM) {
+        Some(_) => format!("{CLAIM}<claim token>"),
+        None => path.to_owned(),
     }
 }
 

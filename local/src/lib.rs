@@ -196,6 +196,7 @@ pub async fn start_event_sources(
         mailer: evently_notify::Mailer::new(ses, settings.sender.clone()),
         clock: app.clock.clone(),
         payments: app.payments.clone(),
+        crash: app.crash.clone(),
         config: settings.engine.clone(),
     }));
     let waitlist_url = queues
@@ -232,13 +233,19 @@ pub async fn start_event_sources(
             }
         }));
     }
+    let worker_timeout = template.timeout_of("waitlist-worker");
+    let sweeper_timeout = template.timeout_of("waitlist-sweeper");
     tasks.extend([
         tokio::spawn(async move {
-            if let Err(e) = events::poll_queue(engine, queue).await {
+            if let Err(e) = events::poll_queue(engine, queue, worker_timeout).await {
                 tracing::error!(error = %e, "queue poller stopped");
             }
         }),
-        tokio::spawn(events::tick_sweeper(engine, settings.sweep_every)),
+        tokio::spawn(events::tick_sweeper(
+            engine,
+            settings.sweep_every,
+            sweeper_timeout,
+        )),
         tokio::spawn(events::expire_ttl(dynamodb, table, settings.ttl_every)),
     ]);
     Ok(EventSources {

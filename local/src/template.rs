@@ -31,6 +31,9 @@ pub struct Template {
     /// retention days).
     pub buses: Vec<String>,
     pub archives: Vec<(String, u64)>,
+    /// Each function's timeout in seconds (its own, or the Globals one), by
+    /// binary name.
+    pub timeouts: std::collections::HashMap<String, u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,13 @@ impl Template {
         let mut queues = Vec::new();
         let mut buses = Vec::new();
         let mut archives = Vec::new();
+        let mut timeouts = std::collections::HashMap::new();
+        let global_timeout = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Timeout"))
+            .and_then(Value::as_u64)
+            .unwrap_or(3);
         for (id, res) in resources {
             let id = id.as_str().unwrap_or_default().to_owned();
             match str_at(res, &["Type"]) {
@@ -82,6 +92,12 @@ impl Template {
                         })?
                         .to_owned();
                     functions.push((id.clone(), binary.clone()));
+                    let timeout = res
+                        .get("Properties")
+                        .and_then(|p| p.get("Timeout"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(global_timeout);
+                    timeouts.insert(binary.clone(), timeout);
                     let events = res
                         .get("Properties")
                         .and_then(|p| p.get("Events"))
@@ -131,6 +147,13 @@ impl Template {
             queues,
             buses,
             archives,
+            timeouts,
         })
+    }
+
+    /// The timeout of the function built as `binary` (Lambda's default of
+    /// 3 s when neither it nor Globals sets one).
+    pub fn timeout_of(&self, binary: &str) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeouts.get(binary).copied().unwrap_or(3))
     }
 }

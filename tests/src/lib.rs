@@ -411,6 +411,7 @@ pub async fn answer(resp: reqwest::Response) -> (u16, Value) {
 pub struct RefundFailsOnce {
     pub fail_key: std::sync::Mutex<Option<String>>,
     pub refunded: std::sync::Mutex<Vec<String>>,
+    pub inner: evently_core::SimulatedPayments,
 }
 
 impl evently_core::PaymentProvider for RefundFailsOnce {
@@ -420,7 +421,7 @@ impl evently_core::PaymentProvider for RefundFailsOnce {
         amount: evently_core::Money,
         key: &'a str,
     ) -> evently_core::payment::PaymentFuture<'a, String> {
-        evently_core::SimulatedPayments.charge(card_token, amount, key)
+        self.inner.charge(card_token, amount, key)
     }
 
     fn refund<'a>(
@@ -445,6 +446,6 @@ impl evently_core::PaymentProvider for RefundFailsOnce {
             });
         }
         self.refunded.lock().expect("lock").push(key.to_owned());
-        evently_core::SimulatedPayments.refund(payment_id, amount, key)
+        self.inner.refund(payment_id, amount, key)
     }
 }

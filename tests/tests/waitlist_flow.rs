@@ -501,6 +501,7 @@ async fn redelivered_messages_make_no_second_offer_and_poison_lands_in_the_dead_
             ("dup-1".into(), again.to_string()),
             ("dup-2".into(), again.to_string()),
         ],
+        tokio::time::Instant::now() + std::time::Duration::from_secs(30),
     )
     .await;
     assert!(failed.is_empty());

@@ -123,6 +123,7 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             body["event_id"] = json!(event.id);
             body["status"] = json!(event.status);
+            body["currency"] = json!(event.currency);
             ok(&body)
         }
         None => {
@@ -134,6 +135,7 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                     let f = figures([c]);
                     json!({
                         "event_id": c.event_id, "name": c.name, "status": c.status,
+                        "currency": c.currency,
                         "capacity": f.capacity, "sold": f.sold, "revenue": f.revenue,
                         "utilization": f.utilization,
                     })
@@ -141,6 +143,23 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 .collect();
             let mut body = serde_json::to_value(figures(&all))
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
+            // Seats and counts add up across events; money only within a
+            // currency, so the overview's money is per currency.
+            let mut by_currency: BTreeMap<&str, Vec<&EventCounters>> = BTreeMap::new();
+            for c in &all {
+                by_currency.entry(c.currency.as_str()).or_default().push(c);
+            }
+            for field in ["revenue", "gross_sales", "refunds"] {
+                let per: serde_json::Map<String, serde_json::Value> = by_currency
+                    .iter()
+                    .map(|(cur, events)| {
+                        let f = serde_json::to_value(figures(events.iter().copied()))
+                            .unwrap_or_default();
+                        ((*cur).to_owned(), f[field].clone())
+                    })
+                    .collect();
+                body[field] = json!(per);
+            }
             body["event_count"] = json!(all.len());
             body["events"] = json!(events);
             ok(&body)

@@ -45,7 +45,7 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 
 async fn create(app: &App, claims: &Claims, req: &Request) -> Result<Response<Body>, ApiError> {
     // A retried POST with the same Idempotency-Key makes one event.
-    idempotent(app, req, &claims.sub, make(app, claims, req)).await
+    idempotent(app, req, &claims.sub, |_| make(app, claims, req)).await
 }
 
 async fn make(app: &App, claims: &Claims, req: &Request) -> Result<Response<Body>, ApiError> {

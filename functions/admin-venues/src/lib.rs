@@ -37,7 +37,7 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 async fn create(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = organizer(app, &req)?;
     // A retried POST with the same Idempotency-Key makes one template.
-    idempotent(app, &req, &claims.sub, make(app, &req, &claims.sub)).await
+    idempotent(app, &req, &claims.sub, |_| make(app, &req, &claims.sub)).await
 }
 
 async fn make(app: &App, req: &Request, owner: &str) -> Result<Response<Body>, ApiError> {

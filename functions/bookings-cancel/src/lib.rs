@@ -21,7 +21,7 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
     let booking = own_booking(app, &path_param(&req, "booking_id")?, &claims.sub).await?;
     if booking.status == BookingStatus::Cancelled {
-        return Err(ApiError::conflict("this booking is already cancelled"));
+        return Err(already_cancelled(app, &booking.id).await);
     }
     let event = app
         .store
@@ -59,41 +59,37 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     // What is owed back is recorded with the cancellation; it is removed
     // once the provider has refunded it, and the sweeper retries it until
     // then.
-    let owed = (refund.refund_amount.cents() > 0).then(|| RefundDue {
-        booking_id: booking.id.clone(),
-        user_id: booking.user_id.clone(),
-        payment_id: booking.payment_id.clone(),
-        amount: refund.refund_amount,
-        attempts: 0,
-        next_attempt_at: now + chrono::Duration::seconds(60),
-        last_error: None,
-    });
+    let owed = (refund.refund_amount.cents() > 0)
+        .then(|| RefundDue::owed(&booking, refund.refund_amount, now));
     match app
         .store
         .cancel_booking(&cancelled, release, owed.as_ref())
         .await?
     {
         CancelOutcome::Cancelled => {}
-        CancelOutcome::AlreadyCancelled => {
-            return Err(ApiError::conflict("this booking is already cancelled"))
-        }
+        CancelOutcome::AlreadyCancelled => return Err(already_cancelled(app, &booking.id).await),
         CancelOutcome::EventClosed => return Err(event_cancelled()),
     }
+    app.crash.hit("cancel.after_commit");
     if let Some(owed) = owed {
-        match app
-            .payments
-            .refund(&owed.payment_id, owed.amount, &owed.key())
-            .await
-        {
-            Ok(_) => app.store.refund_done(&owed.booking_id).await?,
-            // The cancellation stands and the refund stays owed: the
-            // sweeper tries again (same idempotency key) from a minute on.
-            Err(e) => {
-                tracing::warn!(booking = %booking.id, error = %e, "refund failed; retried by the sweeper")
-            }
+        // The cancellation stands whatever the provider says: a refund that
+        // does not go through now stays owed and the sweeper retries it
+        // (same idempotency key) from a minute on.
+        if let Err(e) = app.cashier().refund_owed(&owed).await {
+            tracing::warn!(booking = %booking.id, error = %e, "refund record not settled; the sweeper retries it");
         }
     }
     ok(&json!({ "booking": BookingView::from(&cancelled) }))
+}
+
+/// 409 for a booking cancelled before, with the booking as it stands (a
+/// client whose first cancel got no answer learns its refund here).
+async fn already_cancelled(app: &App, booking_id: &str) -> ApiError {
+    let mut extras = serde_json::Map::new();
+    if let Ok(Some(b)) = app.store.get_booking(booking_id).await {
+        extras.insert("booking".into(), json!(BookingView::from(&b)));
+    }
+    ApiError::Conflict("this booking is already cancelled".into(), extras)
 }
 
 /// The organizer cancelled the event: its job refunds every booking in full,

@@ -64,16 +64,20 @@ async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             "`q` is longer than 100 characters".into(),
         ));
     }
-    let page = app
-        .store
-        .list_catalog(&CatalogQuery {
-            from: Some(rfc3339(from)),
-            to: to.map(rfc3339),
-            q,
-            limit,
-            cursor,
-        })
-        .await?;
+    let query = CatalogQuery {
+        from: Some(rfc3339(from)),
+        to: to.map(rfc3339),
+        q,
+        limit,
+        cursor,
+    };
+    if query.cursor.as_ref().is_some_and(|c| !c.fits(&query)) {
+        // A cursor from another window (or forged): it cannot resume this one.
+        return Err(ApiError::BadRequest(
+            "`cursor` does not belong to this `from`/`to` window; start again without it".into(),
+        ));
+    }
+    let page = app.store.list_catalog(&query).await?;
     let events = futures_join(
         page.events
             .iter()

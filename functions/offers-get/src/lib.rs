@@ -4,7 +4,7 @@
 use evently_core::OfferStatus;
 use evently_http::request::path_param;
 use evently_http::response::ok;
-use evently_http::views::EventView;
+use evently_http::views::{EventView, OfferView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use serde_json::json;
 
@@ -35,14 +35,7 @@ async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         ApiError::Internal(format!("offer {} names a missing event", offer.claim_token))
     })?;
     ok(&json!({
-        "offer": {
-            "hold_id": offer.hold_id,
-            "section_id": offer.section_id,
-            "seat_ids": offer.seat_ids,
-            "total_price": offer.total_price,
-            "expires_at": evently_core::clock::rfc3339(offer.expires_at),
-            "claim_url": format!("/api/v1/waitlist/offers/{}", offer.claim_token),
-        },
+        "offer": OfferView::from(&offer),
         "event": EventView::of(app, &event, now).await?,
         "status": status,
     }))

@@ -22,10 +22,13 @@ struct HoldRequest {
     seat_ids: Vec<String>,
 }
 
-/// "Book from the email link": when the seats asked for are exactly a live
-/// waitlist offer made to this user, the answer is that offer's hold. Only
-/// looked up when the conflict itself says the seats are the user's own.
-async fn own_offer(
+/// The caller's own live hold of exactly the seats asked for, when the
+/// conflict says every contested seat is theirs under one hold: a waitlist
+/// offer reserved for them ("book from the email link"), or a hold this
+/// same request made before its answer was lost. Holding seats you already
+/// hold returns that hold. Only looked up when the transaction's
+/// cancellation reasons name one hold of the caller's.
+async fn own_live_hold(
     app: &App,
     wanted: &Hold,
     own_hold: Option<&str>,
@@ -36,9 +39,9 @@ async fn own_offer(
     };
     let mut mine = existing.seat_ids.clone();
     mine.sort();
-    let same_seats = mine == wanted.seat_ids;
+    let same_seats = mine == wanted.seat_ids && existing.event_id == wanted.event_id;
     Ok(
-        (existing.offer.is_some() && existing.is_live(app.clock.now()) && same_seats)
+        (existing.user_id == wanted.user_id && existing.is_live(app.clock.now()) && same_seats)
             .then_some(existing),
     )
 }
@@ -49,7 +52,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn hold_seats(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
-    idempotent(app, &req, &claims.sub, place(app, &req, &claims.sub)).await
+    idempotent(app, &req, &claims.sub, |_| place(app, &req, &claims.sub)).await
 }
 
 async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>, ApiError> {
@@ -93,8 +96,8 @@ async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
             seats: taken,
             own_hold,
         }) => {
-            if let Some(offer) = own_offer(app, &hold, own_hold.as_deref()).await? {
-                return created(&HoldView::from(&offer));
+            if let Some(mine) = own_live_hold(app, &hold, own_hold.as_deref()).await? {
+                return created(&HoldView::from(&mine));
             }
             let ids: Vec<String> = taken.iter().map(ToString::to_string).collect();
             let mut extras = Map::new();

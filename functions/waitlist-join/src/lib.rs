@@ -31,10 +31,18 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req)?;
-    idempotent(app, &req, &claims.sub, enter(app, &req, &claims.sub)).await
+    idempotent(app, &req, &claims.sub, |attempt| {
+        enter(app, &req, &claims.sub, attempt.recovering)
+    })
+    .await
 }
 
-async fn enter(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>, ApiError> {
+async fn enter(
+    app: &App,
+    req: &Request,
+    user_id: &str,
+    recovering: bool,
+) -> Result<Response<Body>, ApiError> {
     let body: Join = json_body(req)?;
     let quantity = validate_quantity(body.quantity)?;
     if let Some(max) = body.preferences.max_price {
@@ -91,6 +99,18 @@ async fn enter(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
     match app.store.join_waitlist(&entry).await {
         Ok(()) => created(&json!({ "entry": EntryView::of(app, &entry).await? })),
         Err(JoinError::AlreadyActive) => {
+            // A retry of a request that died after joining finds its own
+            // entry: that is this request's success.
+            if recovering {
+                if let Some(mine) = app.store.user_entry(user_id, &event.id).await? {
+                    let same = mine.quantity == entry.quantity
+                        && mine.preferences == entry.preferences
+                        && matches!(mine.status, EntryStatus::Waiting | EntryStatus::Offered);
+                    if same {
+                        return created(&json!({ "entry": EntryView::of(app, &mine).await? }));
+                    }
+                }
+            }
             Err(ApiError::conflict("you are already in line for this event"))
         }
         Err(JoinError::Store(e)) => Err(e.into()),

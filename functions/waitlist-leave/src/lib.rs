@@ -32,11 +32,7 @@ async fn leave(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 Some(token) => app.store.get_offer(token).await?,
                 None => None,
             };
-            let hold = match &offer {
-                Some(o) => app.store.get_hold(&o.hold_id).await?,
-                None => None,
-            };
-            let (Some(offer), Some(hold)) = (offer, hold) else {
+            let Some(offer) = offer else {
                 return Err(ApiError::Internal(format!(
                     "offered entry {} without its offer",
                     entry.id
@@ -44,7 +40,12 @@ async fn leave(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             };
             if !app
                 .store
-                .end_offer(&offer, &hold, OfferStatus::Withdrawn, EntryStatus::Left)
+                .end_offer(
+                    &offer,
+                    OfferStatus::Withdrawn,
+                    EntryStatus::Left,
+                    app.clock.now(),
+                )
                 .await?
             {
                 return Err(ApiError::conflict(

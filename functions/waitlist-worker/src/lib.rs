@@ -4,14 +4,40 @@
 //! message that fails is reported on its own (`batchItemFailures`), so a
 //! poison message is retried alone and then lands in the dead-letter queue
 //! while the rest are served.
+//!
+//! Time comes from the invocation: a batch shares the deadline Lambda gives
+//! it. A cancellation run gets at most `job_budget_secs` of it and stops
+//! between steps (asking for another run) well before the deadline, and a
+//! message not reached before the deadline is handed back unprocessed, so
+//! one long job never times out the whole batch.
 
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use evently_waitlist::{Engine, WaitlistMessage};
-use serde_json::{json, Value};
+use tokio::time::Instant;
 
-/// Handles one batch; returns the ids of the messages that failed.
-pub async fn process(engine: &Engine, messages: Vec<(String, String)>) -> Vec<String> {
+/// Time kept back from the deadline: enough to finish a step that started
+/// and to answer Lambda.
+const MARGIN: Duration = Duration::from_secs(3);
+/// A message is only started with at least this much time left.
+const MIN_PER_MESSAGE: Duration = Duration::from_secs(4);
+
+/// Handles one batch by `deadline`; returns the ids of the messages that
+/// failed or were not reached (both come back after the visibility timeout).
+pub async fn process(
+    engine: &Engine,
+    messages: Vec<(String, String)>,
+    deadline: Instant,
+) -> Vec<String> {
     let mut failed = Vec::new();
+    let stop_at = deadline.checked_sub(MARGIN).unwrap_or(deadline);
     for (id, body) in messages {
+        if stop_at.saturating_duration_since(Instant::now()) < MIN_PER_MESSAGE {
+            tracing::warn!(message = %id, "no time left in this invocation; handed back");
+            failed.push(id);
+            continue;
+        }
         let msg: WaitlistMessage = match serde_json::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
@@ -20,17 +46,28 @@ pub async fn process(engine: &Engine, messages: Vec<(String, String)>) -> Vec<St
                 continue;
             }
         };
-        let outcome = match &msg {
-            WaitlistMessage::Released(released) => engine.hand_out(released).await.map(|done| {
-                tracing::info!(message = %id, offers = done.offers.len(),
-                    released = done.released_to_public.len(), "released seats handed out");
-            }),
-            // Logged by the job itself.
-            WaitlistMessage::Cancelled(c) => {
-                engine.cancel_event(&c.event_cancelled).await.map(drop)
+        // Boxed: the engine's futures nest deep, and the runtime's layout
+        // of the whole invocation would otherwise exceed rustc's limits.
+        let work = Box::pin(async {
+            match &msg {
+                WaitlistMessage::Released(released) => {
+                    engine.hand_out(released).await.map(|done| {
+                        tracing::info!(message = %id, offers = done.offers.len(),
+                            released = done.released_to_public.len(), "released seats handed out");
+                    })
+                }
+                // Logged by the job itself.
+                WaitlistMessage::Cancelled(c) => {
+                    let budget = Duration::from_secs(engine.config.job_budget_secs.max(0) as u64);
+                    let job_stop = stop_at.min(Instant::now() + budget);
+                    engine
+                        .cancel_event(&c.event_cancelled, job_stop)
+                        .await
+                        .map(drop)
+                }
             }
-        };
-        if let Err(e) = outcome {
+        });
+        if let Err(e) = evently_store::retry::within(stop_at, work).await {
             tracing::error!(message = %id, error = %e, "waitlist message failed");
             failed.push(id);
         }
@@ -40,16 +77,16 @@ pub async fn process(engine: &Engine, messages: Vec<(String, String)>) -> Vec<St
 
 pub async fn handler(
     engine: &Engine,
-    event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
-) -> Result<Value, lambda_runtime::Error> {
+    event: lambda_runtime::LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let deadline = evently_store::retry::deadline_at(event.context.deadline());
     let messages = event
         .payload
         .records
         .into_iter()
         .map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default()))
         .collect();
-    let failed = process(engine, messages).await;
-    Ok(
-        json!({ "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
-    )
+    let mut response = SqsBatchResponse::default();
+    response.set_failures(process(engine, messages, deadline).await);
+    Ok(response)
 }

@@ -33,6 +33,27 @@ pub struct Booking {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
+impl Booking {
+    /// The booking a hold becomes once `payment_id` paid for it. It takes
+    /// the hold's id: one hold, at most one booking.
+    pub fn from_hold(hold: &crate::Hold, payment_id: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            id: hold.id.clone(),
+            user_id: hold.user_id.clone(),
+            event_id: hold.event_id.clone(),
+            section_id: hold.section_id.clone(),
+            seat_ids: hold.seat_ids.clone(),
+            status: BookingStatus::Confirmed,
+            total_price: hold.total_price,
+            payment_id: payment_id.to_owned(),
+            created_at: now,
+            refund_amount: None,
+            cancellation_fee: None,
+            cancelled_at: None,
+        }
+    }
+}
+
 /// Money owed back for a cancelled booking, recorded in the cancellation's
 /// own transaction and removed once the provider has refunded it; until
 /// then the sweeper retries it, so a failed refund is never forgotten.
@@ -49,6 +70,20 @@ pub struct RefundDue {
 }
 
 impl RefundDue {
+    /// What a cancellation of `booking` owes back, first tried at once by
+    /// the canceller and from a minute on by the sweeper.
+    pub fn owed(booking: &Booking, amount: crate::Money, now: DateTime<Utc>) -> Self {
+        Self {
+            booking_id: booking.id.clone(),
+            user_id: booking.user_id.clone(),
+            payment_id: booking.payment_id.clone(),
+            amount,
+            attempts: 0,
+            next_attempt_at: now + chrono::Duration::seconds(60),
+            last_error: None,
+        }
+    }
+
     /// The provider's idempotency key: the same for every attempt, so a
     /// retry after a lost answer never pays twice.
     pub fn key(&self) -> String {

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod booking;
 pub mod clock;
+pub mod crash;
 pub mod event;
 pub mod hold;
 pub mod ids;
@@ -19,12 +20,16 @@ pub mod waitlist;
 
 pub use booking::{Booking, BookingStatus, RefundDue};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use crash::{Arming, CrashPoints};
 pub use event::{Event, EventSection, EventStatus, Seating, VenueRef};
 pub use hold::{Hold, HoldStatus};
 pub use ids::{new_id, SeatId};
 pub use money::Money;
 pub use offer::{Notification, NotificationStatus, Offer, OfferRef, OfferStatus};
-pub use payment::{PaymentError, PaymentProvider, SimulatedPayments};
+pub use payment::{
+    AttemptStatus, Ledger, NotConfigured, PaymentAttempt, PaymentError, PaymentProvider,
+    SimulatedPayments,
+};
 pub use policy::{CancellationPolicy, FeeType};
 pub use seat::{Seat, SeatState, SeatStatus};
 pub use user::{Role, User};

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use evently_core::{Clock, PaymentProvider, SimulatedPayments, SystemClock};
+use evently_core::{Clock, CrashPoints, PaymentProvider, SimulatedPayments, SystemClock};
+use evently_payments::Payments;
 use evently_store::Store;
 
 use crate::auth::TokenService;
@@ -14,6 +15,19 @@ pub struct Config {
     pub hold_ttl_secs: i64,
     /// Seats one user may hold at once per event, across their holds.
     pub max_held_seats_per_user: i64,
+    /// A request's time budget when the Lambda deadline is unknown (the
+    /// local gateway); in Lambda the invocation's own deadline counts.
+    pub request_budget_ms: u64,
+    /// How long a payment attempt may stay open before the sweeper settles
+    /// it as lost: longer than any request runs.
+    pub payment_settle_secs: i64,
+    /// Failed logins allowed per account, per source address, and failed
+    /// registrations per source address, in each window of
+    /// `throttle_window_secs`.
+    pub login_failures_per_account: u32,
+    pub login_failures_per_ip: u32,
+    pub register_failures_per_ip: u32,
+    pub throttle_window_secs: i64,
 }
 
 impl Default for Config {
@@ -22,6 +36,12 @@ impl Default for Config {
             access_token_ttl_secs: 3600,
             hold_ttl_secs: 600,
             max_held_seats_per_user: 10,
+            request_budget_ms: 8_000,
+            payment_settle_secs: 60,
+            login_failures_per_account: 5,
+            login_failures_per_ip: 20,
+            register_failures_per_ip: 10,
+            throttle_window_secs: 900,
         }
     }
 }
@@ -40,6 +60,19 @@ impl Config {
             access_token_ttl_secs: num("ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_secs),
             hold_ttl_secs: num("HOLD_TTL_SECONDS", d.hold_ttl_secs),
             max_held_seats_per_user: num("MAX_HELD_SEATS_PER_USER", d.max_held_seats_per_user),
+            request_budget_ms: num("REQUEST_BUDGET_MS", d.request_budget_ms as i64) as u64,
+            payment_settle_secs: num("PAYMENT_SETTLE_SECONDS", d.payment_settle_secs),
+            login_failures_per_account: num(
+                "LOGIN_FAILURES_PER_ACCOUNT",
+                i64::from(d.login_failures_per_account),
+            ) as u32,
+            login_failures_per_ip: num("LOGIN_FAILURES_PER_IP", i64::from(d.login_failures_per_ip))
+                as u32,
+            register_failures_per_ip: num(
+                "REGISTER_FAILURES_PER_IP",
+                i64::from(d.register_failures_per_ip),
+            ) as u32,
+            throttle_window_secs: num("THROTTLE_WINDOW_SECONDS", d.throttle_window_secs),
         }
     }
 }
@@ -49,21 +82,34 @@ pub struct App {
     pub tokens: TokenService,
     pub clock: Arc<dyn Clock>,
     pub payments: Arc<dyn PaymentProvider>,
+    /// Injected crashes (tests and the local stack only; see `CrashPoints`).
+    pub crash: Arc<CrashPoints>,
     pub config: Config,
 }
 
 impl App {
-    /// An app over `store` with the system clock and simulated payments.
+    /// An app over `store` with the system clock and simulated payments
+    /// (the local stack and tests; `from_env` chooses for Lambda).
     pub fn new(store: Store, jwt_secret: &[u8], config: Config) -> Result<Self, String> {
         Ok(Self {
             store,
             tokens: TokenService::new(jwt_secret)?,
             clock: Arc::new(SystemClock),
-            // The simulator is the only provider shipped; a real one is
-            // chosen here when it exists.
-            payments: Arc::new(SimulatedPayments),
+            payments: Arc::new(SimulatedPayments::default()),
+            crash: Arc::new(CrashPoints::default()),
             config,
         })
+    }
+
+    /// Money in and out, over this app's store, provider and clock.
+    pub fn cashier(&self) -> Payments {
+        Payments {
+            store: self.store.clone(),
+            provider: self.payments.clone(),
+            clock: self.clock.clone(),
+            crash: self.crash.clone(),
+            settle_after_secs: self.config.payment_settle_secs,
+        }
     }
 
     /// From the Lambda environment: `TABLE_NAME`, `JWT_SECRET`, and the AWS
@@ -72,8 +118,11 @@ impl App {
         let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
         let secret = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is not set")?;
         let aws = evently_store::aws::load().await;
-        let store = Store::new(evently_store::aws::Client::new(&aws), table);
-        Self::new(store, secret.as_bytes(), Config::from_env())
+        let store = Store::new(evently_store::aws::dynamodb(&aws), table);
+        let mut app = Self::new(store, secret.as_bytes(), Config::from_env())?;
+        app.payments = evently_payments::provider_from_env();
+        app.crash = Arc::new(CrashPoints::from_env());
+        Ok(app)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod problem;
 pub mod request;
 pub mod response;
 pub mod runtime;
+pub mod throttle;
 pub mod views;
 
 pub use app::{App, Config};

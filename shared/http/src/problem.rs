@@ -29,8 +29,13 @@ pub enum ApiError {
     PaymentRequired(String),
     #[error("{0}")]
     Gone(String),
-    #[error("{0}")]
-    Unavailable(String),
+    /// Nothing was done (or it is not known yet): try again after
+    /// `retry_after` seconds (`Retry-After`).
+    #[error("{detail}")]
+    Unavailable { detail: String, retry_after: u64 },
+    /// Too many attempts from this account or address for now.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -38,6 +43,22 @@ pub enum ApiError {
 impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         ApiError::Conflict(detail.into(), Map::new())
+    }
+
+    /// A 503 that asks for a retry in a second.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        ApiError::Unavailable {
+            detail: detail.into(),
+            retry_after: 1,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::Unavailable { retry_after, .. }
+            | ApiError::TooManyRequests { retry_after, .. } => Some((*retry_after).max(1)),
+            _ => None,
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -49,7 +70,8 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Gone(_) => StatusCode::GONE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,7 +89,8 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::PaymentRequired(_) => "payment-declined",
             ApiError::Gone(_) => "gone",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable { .. } => "unavailable",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Conflict(..) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Unprocessable { .. } => "validation-failed",
@@ -97,10 +120,17 @@ impl ApiError {
         if let (Some(obj), ApiError::Unprocessable { field, .. }) = (doc.as_object_mut(), &self) {
             obj.insert("field".into(), Value::String(field.clone()));
         }
+        let retry_after = self.retry_after();
+        if let (Some(obj), Some(secs)) = (doc.as_object_mut(), retry_after) {
+            obj.insert("retry_after".into(), json!(secs));
+        }
         let mut resp = Response::new(Body::Text(doc.to_string()));
         *resp.status_mut() = status;
         if let Ok(v) = "application/problem+json".parse() {
             resp.headers_mut().insert("content-type", v);
+        }
+        if let Some(v) = retry_after.and_then(|secs| secs.to_string().parse().ok()) {
+            resp.headers_mut().insert("retry-after", v);
         }
         resp
     }
@@ -117,6 +147,15 @@ impl From<evently_core::Invalid> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            // Throttled or failing for the moment, after the retries a
+            // request's budget allows: the client tries again, nothing is
+            // claimed about the outcome.
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "DynamoDB unavailable; answering 503");
+                ApiError::unavailable("the service is busy right now; try again in a moment")
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }

@@ -1,11 +1,14 @@
 //! How a handler runs: in Lambda through `serve`, locally through the
-//! gateway in `local/`, both calling the same `Handler`.
+//! gateway in `local/`, both through `run`, which gives the request its
+//! time budget.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+use tokio::time::Instant;
 
 use crate::{ApiError, App};
 
@@ -22,13 +25,46 @@ where
     Box::pin(async move { work.await.unwrap_or_else(ApiError::into_response) })
 }
 
+/// Time kept back from the invocation's deadline to answer in: a request
+/// that runs out of budget answers 503 itself rather than being killed by
+/// Lambda's timeout with nothing said.
+const ANSWER_MARGIN: Duration = Duration::from_millis(750);
+
+/// When this request must have answered: the Lambda invocation's deadline
+/// less a margin, or (outside Lambda) `request_budget_ms` from now.
+pub fn deadline(app: &App, req: &Request) -> Instant {
+    match req.lambda_context_ref() {
+        Some(ctx) => {
+            let at = evently_store::retry::deadline_at(ctx.deadline());
+            at.checked_sub(ANSWER_MARGIN).unwrap_or(at)
+        }
+        None => Instant::now() + Duration::from_millis(app.config.request_budget_ms),
+    }
+}
+
+/// Runs a handler within the request's budget. Retries of transient AWS
+/// failures stop before the deadline (see `evently_store::retry`), and a
+/// request still running at it is answered 503 "try again": every step
+/// is safe to interrupt, as a crash would.
+pub async fn run(app: &'static App, handler: Handler, req: Request) -> Response<Body> {
+    let deadline = deadline(app, &req);
+    let work = evently_store::retry::within(deadline, handler(app, req));
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!("request ran out of its time budget; answering 503");
+            ApiError::unavailable("this took too long on our side; try again").into_response()
+        }
+    }
+}
+
 /// The body of every function's `main`: JSON logs, clients built once, then
 /// the Lambda runtime loop.
 pub async fn serve(handler: Handler) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let app: &'static App = Box::leak(Box::new(App::from_env().await?));
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(handler(app, req).await)
+        Ok::<_, Infallible>(run(app, handler, req).await)
     }))
     .await
 }

@@ -247,6 +247,31 @@ pub async fn own_booking(
     }
 }
 
+/// A waitlist offer as its user sees it (the claim link is relative to the
+/// API's own address).
+#[derive(Debug, Serialize)]
+pub struct OfferView {
+    pub hold_id: String,
+    pub section_id: String,
+    pub seat_ids: Vec<evently_core::SeatId>,
+    pub total_price: Money,
+    pub expires_at: String,
+    pub claim_url: String,
+}
+
+impl From<&evently_core::Offer> for OfferView {
+    fn from(o: &evently_core::Offer) -> Self {
+        Self {
+            hold_id: o.hold_id.clone(),
+            section_id: o.section_id.clone(),
+            seat_ids: o.seat_ids.clone(),
+            total_price: o.total_price,
+            expires_at: rfc3339(o.expires_at),
+            claim_url: format!("/api/v1/waitlist/offers/{}", o.claim_token),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct EntryView {
     pub id: String,
@@ -257,12 +282,26 @@ pub struct EntryView {
     /// 1-based among entries still waiting; null once no longer waiting.
     pub position: Option<u32>,
     pub joined_at: String,
+    /// The open offer of an `offered` entry: what to book and until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferView>,
 }
 
 impl EntryView {
     pub async fn of(app: &App, entry: &evently_core::WaitlistEntry) -> Result<Self, ApiError> {
         let position = match entry.status {
             evently_core::EntryStatus::Waiting => Some(app.store.waitlist_position(entry).await?),
+            _ => None,
+        };
+        let offer = match (&entry.status, &entry.claim_token) {
+            (evently_core::EntryStatus::Offered, Some(token)) => app
+                .store
+                .get_offer(token)
+                .await?
+                .filter(|o| {
+                    o.status == evently_core::OfferStatus::Open && o.expires_at > app.clock.now()
+                })
+                .map(|o| OfferView::from(&o)),
             _ => None,
         };
         Ok(Self {
@@ -273,6 +312,7 @@ impl EntryView {
             status: entry.status,
             position,
             joined_at: rfc3339(entry.joined_at),
+            offer,
         })
     }
 }

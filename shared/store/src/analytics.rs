@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use evently_analytics::{Counter, Effects, LiveHold};
 use evently_core::Event;
 
-use crate::tx::{build_err, cancellation_reasons, failure, n, s};
+use crate::tx::{build_err, failure, n, s, TxError};
 use crate::{attr_n, attr_s, keys, Item, Store, StoreError};
 
 /// Applied-record markers outlive the stream's 24 h retention.
@@ -34,6 +34,7 @@ pub(crate) fn analytics_item(event: &Event) -> Item {
         ("owner_id".to_owned(), s(&event.owner_id)),
         ("name".to_owned(), s(&event.name)),
         ("status".to_owned(), s(event_status(event))),
+        ("currency".to_owned(), s(&event.currency)),
         ("capacity".to_owned(), n(event.total_seats())),
         (keys::GSI1PK.to_owned(), s(keys::ALL_ANALYTICS)),
         (keys::GSI1SK.to_owned(), s(format!("{starts}#{}", event.id))),
@@ -66,13 +67,16 @@ pub(crate) async fn sync_analytics(store: &Store, event: &Event) -> Result<(), S
         .table_name(&store.table)
         .key(keys::PK, s(pk))
         .key(keys::SK, s(keys::ANALYTICS_SK))
-        .update_expression("SET #name = :name, #status = :status, #capacity = :capacity")
+        .update_expression(
+            "SET #name = :name, #status = :status, #capacity = :capacity, currency = :currency",
+        )
         .expression_attribute_names("#name", "name")
         .expression_attribute_names("#capacity", "capacity")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":name", s(&event.name))
         .expression_attribute_values(":status", s(event_status(event)))
         .expression_attribute_values(":capacity", n(event.total_seats()))
+        .expression_attribute_values(":currency", s(&event.currency))
         .send()
         .await?;
     Ok(())
@@ -105,6 +109,8 @@ pub struct EventCounters {
     pub owner_id: String,
     pub name: String,
     pub status: String,
+    /// ISO 4217 code of the event's prices: money adds up per currency.
+    pub currency: String,
     pub capacity: i64,
     pub counts: BTreeMap<Counter, i64>,
     pub held: i64,
@@ -248,28 +254,28 @@ impl Store {
                 }
             }
         }
-        match self
+        let req = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) => match cancellation_reasons(&e) {
-                // Only a marker (the first `records.len()` items) failing
-                // its condition means "applied before"; anything else
-                // (a conflict, throttling) is an error, retried by Lambda.
-                Some(reasons)
-                    if reasons
-                        .iter()
-                        .take(records.len())
-                        .any(|r| failure(r) == Some("ConditionalCheckFailed")) =>
-                {
-                    Ok(false)
-                }
-                _ => Err(e.into()),
-            },
+            .set_transact_items(Some(items));
+        match crate::tx::commit(req).await {
+            Ok(()) => Ok(true),
+            // Only a marker (the first `records.len()` items) failing its
+            // condition means "applied before"; another failed condition is
+            // corrupt data, an error retried by Lambda.
+            Err(TxError::Refused(reasons))
+                if reasons
+                    .iter()
+                    .take(records.len())
+                    .any(|r| failure(r) == Some("ConditionalCheckFailed")) =>
+            {
+                Ok(false)
+            }
+            Err(TxError::Refused(reasons)) => Err(StoreError::Corrupt(format!(
+                "analytics transaction refused: {:?}",
+                reasons.iter().filter_map(failure).collect::<Vec<_>>()
+            ))),
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 
@@ -355,6 +361,9 @@ fn counters_of(item: &Item) -> Result<EventCounters, StoreError> {
         owner_id: attr_s(item, "owner_id").unwrap_or_default().to_owned(),
         name: attr_s(item, "name").unwrap_or_default().to_owned(),
         status: attr_s(item, "status").unwrap_or_default().to_owned(),
+        // Items from before the currency was recorded: every such event
+        // was priced in the default currency.
+        currency: attr_s(item, "currency").unwrap_or("USD").to_owned(),
         capacity: attr_n(item, "capacity").unwrap_or(0),
         counts,
         held: 0,

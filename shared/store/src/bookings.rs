@@ -7,10 +7,12 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
-use evently_core::{Booking, EntryStatus, Hold, Notification, RefundDue, WaitlistEntry};
+use evently_core::{
+    Booking, EntryStatus, Hold, Notification, PaymentAttempt, RefundDue, WaitlistEntry,
+};
 
 use crate::holds::guard_release;
-use crate::tx::{build_err, cancellation_reasons, failure, n, old_item, s};
+use crate::tx::{build_err, commit, failure, n, old_item, s, TxError};
 use crate::{attr_s, keys, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,18 +68,18 @@ fn booking_item(booking: &Booking) -> Result<HashMap<String, AttributeValue>, St
 
 impl Store {
     /// Seats held by this hold and unexpired → booked, booking written, hold
-    /// consumed, in one transaction. The client request token is derived
-    /// from the hold, so an SDK retry of the same confirm is harmless.
+    /// consumed and the payment attempt closed as booked, in one
+    /// transaction. Conflicts and throttling are retried (see `tx::commit`);
+    /// the SDK's own retries keep the call's client request token, so a
+    /// retry after a timeout cannot book twice.
     pub async fn confirm_hold(
         &self,
         hold: &Hold,
         booking: &Booking,
+        attempt: &PaymentAttempt,
         now: DateTime<Utc>,
     ) -> Result<(), ConfirmError> {
-        let mut req = self
-            .client
-            .transact_write_items()
-            .client_request_token(format!("confirm-{}", hold.id));
+        let mut req = self.client.transact_write_items();
         for seat in &hold.seat_ids {
             let update = Update::builder()
                 .table_name(&self.table)
@@ -117,18 +119,20 @@ impl Store {
                 req = req.transact_items(item);
             }
         }
+        req = req.transact_items(self.payment_booked_item(attempt, &booking.payment_id)?);
         // Last item: the event is still on sale. Once an organizer cancels
         // it, no confirm can slip in behind the cancellation job.
         req = req.transact_items(self.event_on_sale(&hold.event_id)?);
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match cancellation_reasons(&e) {
-                Some(reasons) if reasons.last().and_then(failure).is_some() => {
+        match commit(req).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Refused(reasons)) => {
+                if reasons.last().and_then(failure) == Some("ConditionalCheckFailed") {
                     Err(ConfirmError::EventClosed)
+                } else {
+                    Err(ConfirmError::HoldNotActive)
                 }
-                Some(_) => Err(ConfirmError::HoldNotActive),
-                None => Err(StoreError::from(e).into()),
-            },
+            }
+            Err(TxError::Store(e)) => Err(e.into()),
         }
     }
 
@@ -165,17 +169,18 @@ impl Store {
             .await
     }
 
-    /// An event cancellation's booking cancellation, writing `note` in the
-    /// same transaction (the email can never be lost). False when it was
-    /// already cancelled.
+    /// An event cancellation's booking cancellation, writing `note` and
+    /// the refund owed in the same transaction (neither the email nor the
+    /// money can be lost). False when it was already cancelled.
     pub async fn cancel_booking_telling(
         &self,
         cancelled: &Booking,
         release: ReleaseTo,
         note: Option<&Notification>,
+        owed: Option<&RefundDue>,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .cancel_booking_tx(cancelled, release, note, None, false)
+            .cancel_booking_tx(cancelled, release, note, owed, false)
             .await?
             == CancelOutcome::Cancelled)
     }
@@ -216,12 +221,10 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(booking).build());
-        let to = match release {
-            ReleaseTo::Public => "available",
-            ReleaseTo::Waitlist => "reserved",
-        };
+        let released_at = cancelled.cancelled_at.unwrap_or(cancelled.created_at);
         for seat in &cancelled.seat_ids {
-            let update = Update::builder()
+            let seat_id = seat.to_string();
+            let mut update = Update::builder()
                 .table_name(&self.table)
                 .key(
                     keys::PK,
@@ -230,16 +233,39 @@ impl Store {
                         &cancelled.section_id,
                     )),
                 )
-                .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression("SET #status = :to, released_from = :booking REMOVE booking_id")
+                .key(keys::SK, s(keys::seat_sk(&seat_id)))
                 .condition_expression("#status = :booked AND booking_id = :booking")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":to", s(to))
                 .expression_attribute_values(":booked", s("booked"))
-                .expression_attribute_values(":booking", s(&cancelled.id))
-                .build()
-                .map_err(build_err)?;
-            req = req.transact_items(TransactWriteItem::builder().update(update).build());
+                .expression_attribute_values(":booking", s(&cancelled.id));
+            update = match release {
+                ReleaseTo::Public => update
+                    .update_expression(
+                        "SET #status = :to, released_from = :booking REMOVE booking_id",
+                    )
+                    .expression_attribute_values(":to", s("available")),
+                ReleaseTo::Waitlist => {
+                    let (rpk, rsk) = crate::seats::reserved_index(
+                        released_at,
+                        &cancelled.event_id,
+                        &cancelled.section_id,
+                        &seat_id,
+                    );
+                    update
+                        .update_expression(
+                            "SET #status = :to, released_from = :booking, GSI2PK = :rpk, GSI2SK = :rsk \
+                             REMOVE booking_id",
+                        )
+                        .expression_attribute_values(":to", s("reserved"))
+                        .expression_attribute_values(":rpk", rpk)
+                        .expression_attribute_values(":rsk", rsk)
+                }
+            };
+            req = req.transact_items(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_err)?)
+                    .build(),
+            );
         }
         if let Some(note) = note {
             req = req.transact_items(crate::offers::notification_put(self, note)?);
@@ -251,10 +277,10 @@ impl Store {
         if on_sale {
             req = req.transact_items(self.event_on_sale(&cancelled.event_id)?);
         }
-        match req.send().await {
-            Ok(_) => Ok(CancelOutcome::Cancelled),
-            Err(e) => {
-                let reasons = cancellation_reasons(&e).unwrap_or_default();
+        match commit(req).await {
+            Ok(()) => Ok(CancelOutcome::Cancelled),
+            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::Refused(reasons)) => {
                 let already = reasons
                     .first()
                     .filter(|r| failure(r).is_some())
@@ -263,10 +289,18 @@ impl Store {
                     .unwrap_or(false);
                 if already {
                     Ok(CancelOutcome::AlreadyCancelled)
-                } else if on_sale && reasons.last().and_then(failure).is_some() {
+                } else if on_sale
+                    && reasons.last().and_then(failure) == Some("ConditionalCheckFailed")
+                {
                     Ok(CancelOutcome::EventClosed)
                 } else {
-                    Err(e.into())
+                    // A seat no longer booked by this booking, or a refund
+                    // record already there: the data is not what it should be.
+                    Err(StoreError::Corrupt(format!(
+                        "cancelling booking {}: {:?}",
+                        cancelled.id,
+                        reasons.iter().filter_map(failure).collect::<Vec<_>>()
+                    )))
                 }
             }
         }

@@ -32,6 +32,17 @@ impl Cursor {
         valid.then_some(c)
     }
 
+    /// Whether the page it resumes lies inside the query's time window
+    /// (DynamoDB refuses a start key outside the key condition).
+    pub fn fits(&self, query: &CatalogQuery) -> bool {
+        let from = query.from.as_deref().unwrap_or("0");
+        let to = query
+            .to
+            .as_ref()
+            .map_or_else(|| "~".to_owned(), |t| format!("{t}#~"));
+        self.sk.as_str() >= from && self.sk.as_str() <= to.as_str()
+    }
+
     fn start_key(&self) -> HashMap<String, AttributeValue> {
         let (pk, sk) = keys::event(&self.id);
         HashMap::from([

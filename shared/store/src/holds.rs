@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
 
-use crate::tx::{build_err, cancellation_reasons, committed, failure, n, old_item, s};
-use crate::{attr_n, keys, seats::SEAT_FREE_FILTER, Store, StoreError};
+use crate::seats::{reserved_index, SEAT_FREE_FILTER};
+use crate::tx::{build_err, commit, committed, failure, n, old_item, s, TxError};
+use crate::{attr_n, keys, Store, StoreError};
 
 /// Seconds a hold item outlives its expiry before TTL may delete it, so a
 /// late confirm still finds it and answers 410 rather than 404.
@@ -74,8 +75,9 @@ pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, 
 pub(crate) enum SeatRelease {
     /// Anyone may hold them again.
     ToPublic,
-    /// Back to `reserved` for the next in line (`released_from` names the hold).
-    ToWaitlist,
+    /// Back to `reserved` for the next in line (`released_from` names the
+    /// hold), as of `at`.
+    ToWaitlist { at: DateTime<Utc> },
 }
 
 /// One update per seat: held by this hold → released, conditioned on the
@@ -85,29 +87,46 @@ pub(crate) fn release_seat_items(
     hold: &Hold,
     to: SeatRelease,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let (set, status) = match to {
-        SeatRelease::ToPublic => ("SET #status = :to", "available"),
-        SeatRelease::ToWaitlist => ("SET #status = :to, released_from = :hold", "reserved"),
-    };
     hold.seat_ids
         .iter()
         .map(|seat| {
-            let update = Update::builder()
+            let mut update = Update::builder()
                 .table_name(&store.table)
                 .key(
                     keys::PK,
                     s(keys::section_seats(&hold.event_id, &hold.section_id)),
                 )
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression(format!("{set} REMOVE hold_id, holder_id, hold_expires_at"))
                 .condition_expression("#status = :held AND hold_id = :hold")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":to", s(status))
                 .expression_attribute_values(":held", s("held"))
-                .expression_attribute_values(":hold", s(&hold.id))
-                .build()
-                .map_err(build_err)?;
-            Ok(TransactWriteItem::builder().update(update).build())
+                .expression_attribute_values(":hold", s(&hold.id));
+            update = match to {
+                SeatRelease::ToPublic => update
+                    .update_expression(
+                        "SET #status = :to REMOVE hold_id, holder_id, hold_expires_at",
+                    )
+                    .expression_attribute_values(":to", s("available")),
+                SeatRelease::ToWaitlist { at } => {
+                    let (rpk, rsk) = reserved_index(
+                        at,
+                        &hold.event_id,
+                        &hold.section_id,
+                        &seat.to_string(),
+                    );
+                    update
+                        .update_expression(
+                            "SET #status = :to, released_from = :hold, GSI2PK = :rpk, GSI2SK = :rsk \
+                             REMOVE hold_id, holder_id, hold_expires_at",
+                        )
+                        .expression_attribute_values(":to", s("reserved"))
+                        .expression_attribute_values(":rpk", rpk)
+                        .expression_attribute_values(":rsk", rsk)
+                }
+            };
+            Ok(TransactWriteItem::builder()
+                .update(update.build().map_err(build_err)?)
+                .build())
         })
         .collect()
 }
@@ -250,23 +269,19 @@ impl Store {
                     .build(),
             );
 
-            let err = match req.send().await {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
-            };
-            let Some(reasons) = cancellation_reasons(&err) else {
-                return Err(StoreError::from(err).into());
+            let reasons = match commit(req).await {
+                Ok(()) => return Ok(()),
+                Err(TxError::Store(e)) => return Err(e.into()),
+                Err(TxError::Refused(reasons)) => reasons,
             };
             let mut taken = Vec::new();
             let mut missing = Vec::new();
             let mut holders = Vec::new();
             for (seat, reason) in hold.seat_ids.iter().zip(&reasons) {
                 match (failure(reason), old_item(reason)) {
-                    (None, _) => {}
                     (Some("ConditionalCheckFailed"), None) => missing.push(seat.clone()),
-                    // Failed condition on an existing seat, or another
-                    // transaction taking it this very moment.
-                    (Some(_), old) => {
+                    // A seat taken by someone (its old item says by whom).
+                    (Some("ConditionalCheckFailed"), old) => {
                         taken.push(seat.clone());
                         let holder = old.and_then(|i| {
                             let mine = crate::attr_s(i, "holder_id").ok()? == hold.user_id;
@@ -274,6 +289,9 @@ impl Store {
                         });
                         holders.push(holder);
                     }
+                    // Fine, or merely caught in another transaction: only a
+                    // failed condition says a seat is taken.
+                    _ => {}
                 }
             }
             if !missing.is_empty() {
@@ -291,8 +309,11 @@ impl Store {
                     own_hold,
                 });
             }
-            let guard_failed = reasons.last().and_then(failure).is_some();
-            let hold_failed = reasons.get(hold.seat_ids.len()).and_then(failure).is_some();
+            let failed_condition = |r: Option<&aws_sdk_dynamodb::types::CancellationReason>| {
+                r.and_then(failure) == Some("ConditionalCheckFailed")
+            };
+            let guard_failed = failed_condition(reasons.last());
+            let hold_failed = failed_condition(reasons.get(hold.seat_ids.len()));
             if hold_failed {
                 return Err(StoreError::AlreadyExists(hold.id.clone()).into());
             }
@@ -303,7 +324,7 @@ impl Store {
             }
             // The same user changed their holds concurrently: read again.
         }
-        Err(StoreError::Backend("hold guard kept changing; try again".into()).into())
+        Err(StoreError::Unavailable("hold guard kept changing; try again".into()).into())
     }
 
     pub async fn get_hold(&self, id: &str) -> Result<Option<Hold>, StoreError> {

@@ -1,6 +1,14 @@
 //! Idempotency records: the first response to a request made with an
 //! `Idempotency-Key`, kept 24 h, so a retry gets that response instead of
 //! doing the work again.
+//!
+//! A record is claimed by one request (`owner`, random per request) for a
+//! lease as long as that request can run. A request that dies (timeout,
+//! crash) leaves its claim behind; once the lease has passed, a retry with
+//! the same key and request takes over and is told it is `recovering`: the
+//! work may be partly done, and the handler must find out rather than
+//! assume. Every write is conditioned on the owner, so a request that
+//! outlived its lease cannot overwrite its successor's answer.
 
 use chrono::{DateTime, Utc};
 
@@ -11,25 +19,49 @@ pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Begin {
-    /// First use of the key: do the work, then `finish_idempotent`.
-    Started,
+    /// This request owns the key: do the work, then `finish_idempotent`.
+    /// `recovering`: an earlier request with this key and body started and
+    /// never finished.
+    Started { recovering: bool },
     /// Done before with the same request: answer this.
     Replay { status: u16, body: String },
     /// The key was used for a different request.
     Mismatch,
-    /// The first request with this key is still being worked on.
-    InProgress,
+    /// The first request with this key is still being worked on; its claim
+    /// lapses in `retry_after_secs` at the latest.
+    InProgress { retry_after_secs: i64 },
+}
+
+/// Who claims a key, for how long.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    /// Identifies this request (random).
+    pub owner: &'a str,
+    pub request_hash: &'a str,
+}
+
+fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool {
+    e.as_service_error()
+        .and_then(|se| se.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 impl Store {
     pub async fn begin_idempotent(
         &self,
-        scope: &str,
-        key: &str,
-        request_hash: &str,
+        claim: &Claim<'_>,
         now: DateTime<Utc>,
+        lease_secs: i64,
     ) -> Result<Begin, StoreError> {
-        let (pk, sk) = keys::idempotency(scope, key);
+        let (pk, sk) = keys::idempotency(claim.scope, claim.key);
+        let now_s = now.timestamp();
         let result = self
             .client
             .put_item()
@@ -37,32 +69,57 @@ impl Store {
             .item(keys::PK, s(&pk))
             .item(keys::SK, s(&sk))
             .item("entity", s("idempotency"))
-            .item("request_hash", s(request_hash))
+            .item("request_hash", s(claim.request_hash))
             .item("state", s("in_progress"))
-            .item("created_at_epoch", n(now.timestamp()))
-            .item(keys::TTL, n(now.timestamp() + IDEMPOTENCY_WINDOW_SECS))
-            // A record older than the window counts as gone even if TTL has
-            // not deleted it yet.
-            .condition_expression("attribute_not_exists(PK) OR created_at_epoch < :cutoff")
-            .expression_attribute_values(":cutoff", n(now.timestamp() - IDEMPOTENCY_WINDOW_SECS))
+            .item("owner", s(claim.owner))
+            .item("created_at_epoch", n(now_s))
+            .item("lease_until", n(now_s + lease_secs))
+            .item(keys::TTL, n(now_s + IDEMPOTENCY_WINDOW_SECS))
+            // Free: never used, used longer ago than the window (TTL may
+            // not have deleted it yet), or claimed by a request with the
+            // same body whose lease ran out.
+            .condition_expression(
+                "attribute_not_exists(PK) OR created_at_epoch < :cutoff \
+                 OR (#state = :in_progress AND lease_until < :now AND request_hash = :hash)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":cutoff", n(now_s - IDEMPOTENCY_WINDOW_SECS))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":now", n(now_s))
+            .expression_attribute_values(":hash", s(claim.request_hash))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => return Ok(Begin::Started),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
+            Ok(out) => {
+                let recovering = out.attributes().is_some_and(|old| {
+                    attr_s(old, "state").ok() == Some("in_progress")
+                        && attr_n(old, "created_at_epoch").unwrap_or(0)
+                            >= now_s - IDEMPOTENCY_WINDOW_SECS
+                });
+                return Ok(Begin::Started { recovering });
+            }
+            Err(e) if is_conditional(&e) => {}
             Err(e) => return Err(e.into()),
         }
         let Some(item) = self.get_item((pk, sk)).await? else {
-            // Deleted between our write and read (abandoned): the caller may retry.
-            return Ok(Begin::InProgress);
+            // Abandoned between our write and read: the caller may retry.
+            return Ok(Begin::InProgress {
+                retry_after_secs: 1,
+            });
         };
-        if attr_s(&item, "request_hash")? != request_hash {
+        if attr_s(&item, "owner").ok() == Some(claim.owner) {
+            // Our own write, answered late and retried by the SDK.
+            return Ok(Begin::Started { recovering: false });
+        }
+        if attr_s(&item, "request_hash")? != claim.request_hash {
             return Ok(Begin::Mismatch);
         }
         if attr_s(&item, "state")? != "done" {
-            return Ok(Begin::InProgress);
+            let until = attr_n(&item, "lease_until").unwrap_or(now_s + 1);
+            return Ok(Begin::InProgress {
+                retry_after_secs: (until - now_s).clamp(1, lease_secs.max(1)),
+            });
         }
         Ok(Begin::Replay {
             status: attr_n(&item, "status")? as u16,
@@ -70,32 +127,58 @@ impl Store {
         })
     }
 
+    /// Records the answer. Does nothing when another request has taken the
+    /// key over meanwhile (this one outlived its lease).
     pub async fn finish_idempotent(
         &self,
-        scope: &str,
-        key: &str,
+        claim: &Claim<'_>,
         status: u16,
         body: &str,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = keys::idempotency(scope, key);
-        self.client
+        let (pk, sk) = keys::idempotency(claim.scope, claim.key);
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
             .update_expression("SET #state = :done, #status = :status, body = :body")
+            .condition_expression("#owner = :me")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":done", s("done"))
             .expression_attribute_values(":status", n(status))
             .expression_attribute_values(":body", s(body))
+            .expression_attribute_values(":me", s(claim.owner))
             .send()
-            .await?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    /// Forgets a key whose work failed on our side, so a retry can redo it.
-    pub async fn abandon_idempotent(&self, scope: &str, key: &str) -> Result<(), StoreError> {
-        self.delete_item(keys::idempotency(scope, key)).await
+    /// Forgets a key whose work failed on our side, so a retry can redo it
+    /// (unless another request owns it by now).
+    pub async fn abandon_idempotent(&self, claim: &Claim<'_>) -> Result<(), StoreError> {
+        let (pk, sk) = keys::idempotency(claim.scope, claim.key);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":me", s(claim.owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -115,6 +115,26 @@ pub fn waitlist_guard(user_id: &str, event_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), format!("WAITLIST#{event_id}"))
 }
 
+/// A try at paying for a hold with one card (`key` is the provider's
+/// idempotency key); a hold's attempts share its partition.
+pub fn payment_attempt(hold_id: &str, key: &str) -> (String, String) {
+    (format!("PAYMENT#{hold_id}"), format!("ATTEMPT#{key}"))
+}
+
+/// Failed attempts of one subject (an account, an address) in the window
+/// starting at `window_start` (epoch seconds).
+pub fn throttle(subject: &str, window_start: i64) -> (String, String) {
+    (
+        format!("THROTTLE#{subject}"),
+        format!("WINDOW#{window_start}"),
+    )
+}
+
+/// A named lock (one sweep at a time).
+pub fn lock(name: &str) -> (String, String) {
+    (format!("LOCK#{name}"), "LOCK".into())
+}
+
 /// A refund still owed for a cancelled booking.
 pub fn refund_due(booking_id: &str) -> (String, String) {
     (format!("REFUND#{booking_id}"), "REFUND".into())

@@ -9,8 +9,12 @@ mod error;
 mod holds;
 mod idempotency;
 pub mod keys;
+mod locks;
 mod offers;
+mod payments;
+pub mod retry;
 mod seats;
+mod throttle;
 mod tx;
 mod users;
 mod venues;
@@ -22,10 +26,12 @@ use aws_sdk_dynamodb::Client;
 pub use analytics::{Applicable, EventCounters};
 pub use bookings::{CancelOutcome, ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
-pub use error::StoreError;
+pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
-pub use idempotency::Begin;
+pub use idempotency::{Begin, Claim};
 pub use seats::SEAT_FREE_FILTER;
+pub use seats::{StaleReservation, RESERVED_GRACE_SECS};
+pub use throttle::Limit;
 pub use venues::EventWriteError;
 pub use waitlist::JoinError;
 
@@ -154,19 +160,81 @@ pub(crate) fn attr_n(
 }
 
 /// SDK configuration from the environment, shared by every AWS client of a
-/// process. `AWS_ENDPOINT_URL` points it at the local stack.
+/// process. `AWS_ENDPOINT_URL` points it at the local stack. Every client
+/// gets the same retry policy and timeouts: a call that hangs is cut off
+/// and retried (a DynamoDB transaction retried by the SDK keeps its client
+/// request token, so a write that did happen is not repeated).
 pub mod aws {
+    use std::time::Duration;
+
     pub use aws_config::SdkConfig;
+    use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
     pub use aws_sdk_dynamodb::Client;
 
+    /// Attempts per call (the SDK's own retries of throttling, 5xx and
+    /// timeouts), with exponential backoff from 25 ms up to 1 s.
+    pub fn retry_config() -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(5)
+            .with_initial_backoff(Duration::from_millis(25))
+            .with_max_backoff(Duration::from_secs(1))
+    }
+
+    fn millis(name: &str, default: u64) -> Duration {
+        Duration::from_millis(
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &u64| *v > 0)
+                .unwrap_or(default),
+        )
+    }
+
+    /// One attempt may take `EVENTLY_AWS_ATTEMPT_TIMEOUT_MS` (default
+    /// `attempt_ms`), a call with its retries `EVENTLY_AWS_CALL_TIMEOUT_MS`
+    /// (default `call_ms`).
+    pub fn timeout_config(attempt_ms: u64, call_ms: u64) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(millis("EVENTLY_AWS_ATTEMPT_TIMEOUT_MS", attempt_ms))
+            .operation_timeout(millis("EVENTLY_AWS_CALL_TIMEOUT_MS", call_ms))
+            .build()
+    }
+
+    /// In Lambda: DynamoDB answers in milliseconds, so an attempt that takes
+    /// 2 s is stuck; a call gives up after 6 s, well inside a function's
+    /// 10 s timeout.
     pub async fn load() -> SdkConfig {
-        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(retry_config())
+            .timeout_config(timeout_config(2_000, 6_000))
+            .load()
+            .await
+    }
+
+    /// A DynamoDB client that also retries `TransactionConflictException`
+    /// (a single-item write that met a transaction in progress: rejected,
+    /// not applied), which the SDK leaves to the caller.
+    pub fn dynamodb(sdk: &SdkConfig) -> Client {
+        Client::from_conf(dynamodb_config(sdk).build())
+    }
+
+    fn dynamodb_config(sdk: &SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+        use aws_sdk_dynamodb::operation::{
+            delete_item::DeleteItemError, put_item::PutItemError, update_item::UpdateItemError,
+        };
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_classifier(ConflictRetry::<PutItemError>::new())
+            .retry_classifier(ConflictRetry::<UpdateItemError>::new())
+            .retry_classifier(ConflictRetry::<DeleteItemError>::new())
     }
 
     /// Configuration for the local AWS endpoint with fixed dummy
     /// credentials: the local runtime, tests and benchmarks never consult
     /// the default credential chain (which would try the instance metadata
-    /// address). Every service's client is built from it.
+    /// address). Every service's client is built from it. Attempts may take
+    /// longer than in AWS (5 s): the local endpoint answers one request at a
+    /// time, so under a rush a request can wait behind hundreds of others.
     pub fn local_sdk_config(endpoint: &str) -> SdkConfig {
         use aws_config::{BehaviorVersion, Region};
         use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
@@ -181,16 +249,61 @@ pub mod aws {
                 None,
                 "evently-local",
             )))
+            .retry_config(retry_config())
+            .timeout_config(timeout_config(5_000, 15_000))
             .build()
     }
 
     /// A DynamoDB client for the local AWS endpoint.
     pub fn local_client(endpoint: &str) -> Client {
-        Client::new(&local_sdk_config(endpoint))
+        dynamodb(&local_sdk_config(endpoint))
     }
 
     /// The configuration behind `local_client`, to add interceptors to.
     pub fn local_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-        aws_sdk_dynamodb::config::Builder::from(&local_sdk_config(endpoint))
+        dynamodb_config(&local_sdk_config(endpoint))
+    }
+
+    /// Marks `TransactionConflictException` of operation error `E` as a
+    /// transient error to retry.
+    #[derive(Debug)]
+    struct ConflictRetry<E>(std::marker::PhantomData<fn() -> E>);
+
+    impl<E> ConflictRetry<E> {
+        fn new() -> Self {
+            Self(std::marker::PhantomData)
+        }
+    }
+
+    impl<E> aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for ConflictRetry<E>
+    where
+        E: std::error::Error
+            + aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + Send
+            + Sync
+            + 'static,
+    {
+        fn classify_retry(
+            &self,
+            ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+        ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+            use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+            let code = match ctx.output_or_error() {
+                Some(Err(err)) => err
+                    .as_operation_error()
+                    .and_then(|e| e.downcast_ref::<E>())
+                    .and_then(|e| e.code()),
+                _ => None,
+            };
+            if code == Some("TransactionConflictException") {
+                RetryAction::transient_error()
+            } else {
+                RetryAction::NoActionIndicated
+            }
+        }
+
+        fn name(&self) -> &'static str {
+            "TransactionConflictRetry"
+        }
     }
 }

@@ -67,6 +67,26 @@ fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeVal
     Ok(item)
 }
 
+/// The hold an offer made, as the offer knows it (for when TTL has
+/// deleted the hold item, a day after it expired).
+fn offer_hold(offer: &Offer) -> Hold {
+    Hold {
+        id: offer.hold_id.clone(),
+        user_id: offer.user_id.clone(),
+        event_id: offer.event_id.clone(),
+        section_id: offer.section_id.clone(),
+        seat_ids: offer.seat_ids.clone(),
+        total_price: offer.total_price,
+        status: evently_core::HoldStatus::Active,
+        created_at: offer.created_at,
+        expires_at: offer.expires_at,
+        offer: Some(evently_core::OfferRef {
+            entry_id: offer.entry_id.clone(),
+            claim_token: offer.claim_token.clone(),
+        }),
+    }
+}
+
 /// An entry of the event's waitlist by id (for offers, which know it).
 fn entry_stub(offer: &Offer) -> WaitlistEntry {
     WaitlistEntry {
@@ -112,7 +132,7 @@ impl Store {
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression("SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp")
+                .update_expression("SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp REMOVE GSI2PK, GSI2SK")
                 .condition_expression("#status = :reserved")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":held", s("held"))
@@ -150,7 +170,7 @@ impl Store {
                 .table_name(&self.table)
                 .key(keys::PK, s(keys::section_seats(event_id, section_id)))
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
-                .update_expression("SET #status = :available")
+                .update_expression("SET #status = :available REMOVE GSI2PK, GSI2SK")
                 .condition_expression("#status = :reserved")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":available", s("available"))
@@ -183,23 +203,27 @@ impl Store {
     pub async fn end_offer(
         &self,
         offer: &Offer,
-        hold: &Hold,
         to: OfferStatus,
         entry_to: EntryStatus,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.end_offer_telling(offer, hold, to, entry_to, None)
-            .await
+        self.end_offer_telling(offer, to, entry_to, None, now).await
     }
 
     /// `end_offer`, writing `note` in the same transaction (the event's
     /// cancellation tells the user why the offer ended).
+    ///
+    /// Robust to what time may have done to an offer nobody ended for a
+    /// while: its hold item gone (TTL deletes it a day after expiry) or its
+    /// seats taken by others since it expired. Only seats this hold still
+    /// holds go back to the waitlist; the offer and entry close regardless.
     pub async fn end_offer_telling(
         &self,
         offer: &Offer,
-        hold: &Hold,
         to: OfferStatus,
         entry_to: EntryStatus,
         note: Option<&Notification>,
+        now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let entry_to = match entry_to {
             EntryStatus::Left => "left",
@@ -215,12 +239,31 @@ impl Store {
                 ))
             }
         };
+        let stored = self.get_hold(&offer.hold_id).await?;
+        let mut hold = stored.clone().unwrap_or_else(|| offer_hold(offer));
+        let mut still_held = Vec::new();
+        for seat in &offer.seat_ids {
+            let key = (
+                keys::section_seats(&offer.event_id, &offer.section_id),
+                keys::seat_sk(&seat.to_string()),
+            );
+            let held_by_offer = self.get_item(key).await?.is_some_and(|item| {
+                crate::attr_s(&item, "status").ok() == Some("held")
+                    && crate::attr_s(&item, "hold_id").ok() == Some(offer.hold_id.as_str())
+            });
+            if held_by_offer {
+                still_held.push(seat.clone());
+            }
+        }
+        hold.seat_ids = still_held;
         let mut req = self
             .client
             .transact_write_items()
-            .transact_items(self.offer_close(&offer.claim_token, to)?)
-            .transact_items(self.hold_status_update(hold, "released")?);
-        for item in release_seat_items(self, hold, SeatRelease::ToWaitlist)? {
+            .transact_items(self.offer_close(&offer.claim_token, to)?);
+        if stored.is_some_and(|h| h.status == evently_core::HoldStatus::Active) {
+            req = req.transact_items(self.hold_status_update(&hold, "released")?);
+        }
+        for item in release_seat_items(self, &hold, SeatRelease::ToWaitlist { at: now })? {
             req = req.transact_items(item);
         }
         for item in entry_transition(self, &entry_stub(offer), "offered", entry_to, None)? {
@@ -299,16 +342,20 @@ impl Store {
         note: &Notification,
         read_attempts: u32,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(notification_item(note)?))
-            .condition_expression("attempts = :read")
-            .expression_attribute_values(":read", n(read_attempts))
-            .send()
-            .await;
-        put_outcome(result)
+        // Retried hard: after an email went out, losing the record that
+        // says so would send it again once the attempt's lease lapses.
+        let item = notification_item(note)?;
+        crate::retry::retrying("save_notification", || {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attempts = :read")
+                .expression_attribute_values(":read", n(read_attempts));
+            async move { put_outcome(put.send().await) }
+        })
+        .await
     }
 
     /// A user's notifications, newest first.

@@ -16,6 +16,41 @@ use crate::{attr_n, attr_s, keys, Store, StoreError};
 pub const SEAT_FREE_FILTER: &str =
     "#status = :available OR (#status = :held AND hold_expires_at <= :now)";
 
+/// GSI2 partition of seats reserved for the waitlist, by when the sweeper
+/// should look whether they still are: normally the worker offers or frees
+/// them within seconds, so one still reserved after the grace period lost
+/// its message (a stream record or queue message that never arrived).
+pub(crate) const RESERVED_SEATS: &str = "SEATS#RESERVED";
+/// How long a reserved seat waits for the worker before the sweeper hands
+/// it out itself.
+pub const RESERVED_GRACE_SECS: i64 = 300;
+
+/// The index attributes of a seat reserved at `at` (`SET GSI2PK = :rpk,
+/// GSI2SK = :rsk`); leaving `reserved` removes them.
+pub(crate) fn reserved_index(
+    at: DateTime<Utc>,
+    event_id: &str,
+    section_id: &str,
+    seat_id: &str,
+) -> (AttributeValue, AttributeValue) {
+    let due = at + chrono::Duration::seconds(RESERVED_GRACE_SECS);
+    (
+        s(RESERVED_SEATS),
+        s(crate::offers::due_key(
+            due,
+            &format!("{event_id}#{section_id}#{seat_id}"),
+        )),
+    )
+}
+
+/// A seat left reserved past its grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleReservation {
+    pub event_id: String,
+    pub section_id: String,
+    pub seat_id: evently_core::SeatId,
+}
+
 fn seat_item(event_id: &str, pos: &SeatPosition, price: Money) -> HashMap<String, AttributeValue> {
     let seat_id = pos.id.to_string();
     HashMap::from([
@@ -154,6 +189,25 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         seats.sort_by_key(|seat| (seat.row, seat.number));
         Ok(seats)
+    }
+
+    /// Seats still reserved whose grace period ended by `now`.
+    pub async fn stale_reservations(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StaleReservation>, StoreError> {
+        let items = self.query_all(self.due_query(RESERVED_SEATS, now)).await?;
+        Ok(items
+            .iter()
+            .filter(|i| attr_s(i, "status").ok() == Some("reserved"))
+            .filter_map(|i| {
+                Some(StaleReservation {
+                    event_id: attr_s(i, "event_id").ok()?.to_owned(),
+                    section_id: attr_s(i, "section_id").ok()?.to_owned(),
+                    seat_id: attr_s(i, "seat_id").ok()?.parse().ok()?,
+                })
+            })
+            .collect())
     }
 
     /// How many seats of a section a new hold could take at `now`.

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 
 /// Why each item of a cancelled transaction failed; None when the
 /// transaction failed for another reason.
-pub(crate) fn cancellation_reasons<R>(
+fn cancellation_reasons<R>(
     err: &SdkError<TransactWriteItemsError, R>,
 ) -> Option<Vec<CancellationReason>> {
     match err.as_service_error()? {
@@ -43,29 +43,105 @@ pub(crate) fn build_err(e: impl std::fmt::Display) -> crate::StoreError {
     crate::StoreError::Backend(format!("building request: {e}"))
 }
 
-/// Sends a transaction: true when it committed, false when a condition (or
-/// a conflicting transaction) cancelled it, an error for anything else.
+/// Cancellation codes that say "not now" rather than "no": another
+/// transaction held an item, or capacity ran short. Nothing was written.
+const TRANSIENT_REASONS: &[&str] = &[
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub(crate) enum TxError {
+    /// A condition failed: a business answer, with every item's reason in
+    /// request order.
+    Refused(Vec<CancellationReason>),
+    Store(crate::StoreError),
+}
+
+impl From<crate::StoreError> for TxError {
+    fn from(e: crate::StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// Sends a transaction once, sorting its failure: a failed condition is
+/// `Refused`; a cancellation only by conflicts or throttling, and transient
+/// SDK errors, are `Unavailable`; anything else is `Backend`.
+async fn send_once(
+    req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<(), TxError> {
+    let err = match req.send().await {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    let Some(reasons) = cancellation_reasons(&err) else {
+        return Err(TxError::Store(err.into()));
+    };
+    let codes: Vec<&str> = reasons.iter().filter_map(failure).collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        return Err(TxError::Refused(reasons));
+    }
+    let text = format!("transaction cancelled: {codes:?}");
+    if !codes.is_empty() && codes.iter().all(|c| TRANSIENT_REASONS.contains(c)) {
+        Err(TxError::Store(crate::StoreError::Unavailable(text)))
+    } else {
+        Err(TxError::Store(crate::StoreError::Backend(text)))
+    }
+}
+
+/// Sends a transaction, retrying it while it is cancelled only for
+/// transient reasons (see `retry`). Each attempt goes with a fresh client
+/// request token (the SDK fills one in per call and reuses it for its own
+/// retries): an attempt that was cancelled wrote nothing, and reusing its
+/// token could replay the cancellation.
+pub(crate) async fn commit(
+    req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+) -> Result<(), TxError> {
+    // Boxed: the SDK's futures are deep, and callers' async state machines
+    // (a Lambda runtime loop around a handler around this) would otherwise
+    // exceed rustc's layout depth.
+    let refused = Box::pin(crate::retry::retrying("TransactWriteItems", || {
+        let req = req.clone();
+        async move {
+            match send_once(req).await {
+                Ok(()) => Ok(None),
+                Err(TxError::Refused(reasons)) => Ok(Some(reasons)),
+                Err(TxError::Store(e)) => Err(e),
+            }
+        }
+    }))
+    .await?;
+    match refused {
+        None => Ok(()),
+        Some(reasons) => Err(TxError::Refused(reasons)),
+    }
+}
+
+/// Sends a transaction: true when it committed, false when a condition
+/// refused it, an error (transient or not) for anything else.
 pub(crate) async fn committed(
     req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
 ) -> Result<bool, crate::StoreError> {
-    match req.send().await {
-        Ok(_) => Ok(true),
-        Err(e) if cancellation_reasons(&e).is_some() => Ok(false),
-        Err(e) => Err(e.into()),
+    match commit(req).await {
+        Ok(()) => Ok(true),
+        Err(TxError::Refused(_)) => Ok(false),
+        Err(TxError::Store(e)) => Err(e),
     }
 }
 
 /// A conditional PutItem's outcome: true when written, false when its
 /// condition failed, an error for anything else.
-pub(crate) fn put_outcome<R>(
+pub(crate) fn put_outcome(
     result: Result<
         aws_sdk_dynamodb::operation::put_item::PutItemOutput,
-        SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+        SdkError<
+            aws_sdk_dynamodb::operation::put_item::PutItemError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
     >,
-) -> Result<bool, crate::StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
+) -> Result<bool, crate::StoreError> {
     match result {
         Ok(_) => Ok(true),
         Err(e)

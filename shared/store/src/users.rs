@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use evently_core::User;
 
-use crate::tx::s;
+use crate::tx::{commit, s, TxError};
 use crate::{attr_s, keys, Store, StoreError};
 
 impl Store {
@@ -38,44 +38,35 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let result = self
+        let req = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(claim).build())
-            .transact_items(TransactWriteItem::builder().put(profile).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let taken = e
-                    .as_service_error()
-                    .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                            c.cancellation_reasons().first().and_then(|r| r.code()).map(|c| c == "ConditionalCheckFailed")
-                        }
-                        _ => None,
-                    })
-                    .unwrap_or(false);
-                if taken {
-                    Err(StoreError::EmailTaken)
-                } else {
-                    Err(e.into())
-                }
-            }
+            .transact_items(TransactWriteItem::builder().put(profile).build());
+        match commit(req).await {
+            Ok(()) => Ok(()),
+            // The email's claim is the first item; only its condition can fail
+            // (the user id is new).
+            Err(TxError::Refused(_)) => Err(StoreError::EmailTaken),
+            Err(TxError::Store(e)) => Err(e),
         }
     }
 
+    /// One item, strongly consistent: whoever just wrote it (a hold, a
+    /// booking, an entry) reads it back, which an eventually consistent read
+    /// does not promise.
     pub(crate) async fn get_item(
         &self,
-        (pk, sk): (String, String),
+        key: (String, String),
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let (pk, sk) = key;
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
+            .consistent_read(true)
             .send()
             .await?;
         Ok(out.item)

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
-use crate::tx::{cancellation_reasons, n, put_outcome, s};
+use crate::tx::{n, put_outcome, s};
 use crate::{keys, Store, StoreError};
 
 /// Why a conditional event write did not happen.
@@ -58,12 +58,10 @@ impl Store {
             .transact_write_items()
             .transact_items(self.put_new_tx(event_item(event)?)?)
             .transact_items(self.put_new_tx(crate::analytics::analytics_item(event))?);
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if cancellation_reasons(&e).is_some() => {
-                Err(StoreError::AlreadyExists(event.id.clone()))
-            }
-            Err(e) => Err(e.into()),
+        match crate::tx::commit(req).await {
+            Ok(()) => Ok(()),
+            Err(crate::tx::TxError::Refused(_)) => Err(StoreError::AlreadyExists(event.id.clone())),
+            Err(crate::tx::TxError::Store(e)) => Err(e),
         }
     }
 

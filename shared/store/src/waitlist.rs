@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use evently_core::{EntryStatus, Notification, WaitlistEntry};
 
-use crate::tx::{build_err, cancellation_reasons, committed, s};
+use crate::tx::{build_err, commit, committed, s, TxError};
 use crate::{attr_s, keys, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,17 +68,15 @@ impl Store {
             .expression_attribute_values(":offered", s("offered"))
             .build()
             .map_err(build_err)?;
-        let result = self
+        let req = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_entry).build())
-            .transact_items(TransactWriteItem::builder().put(put_guard).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if cancellation_reasons(&e).is_some() => Err(JoinError::AlreadyActive),
-            Err(e) => Err(StoreError::from(e).into()),
+            .transact_items(TransactWriteItem::builder().put(put_guard).build());
+        match commit(req).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Refused(_)) => Err(JoinError::AlreadyActive),
+            Err(TxError::Store(e)) => Err(e.into()),
         }
     }
 

@@ -12,12 +12,12 @@ use chrono::{DateTime, Duration, Utc};
 use evently_core::offer::kind;
 use evently_core::{
     BookingStatus, EntryStatus, EventStatus, Money, Notification, NotificationStatus, OfferStatus,
-    SeatState, WaitlistEntry,
+    RefundDue, SeatState, WaitlistEntry,
 };
 use evently_store::ReleaseTo;
 use serde::{Deserialize, Serialize};
 
-use crate::{Engine, EngineError, SEND_LEASE_SECS};
+use crate::{Engine, EngineError};
 
 /// The queue message asking for (another run of) an event's cancellation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,16 +46,11 @@ fn note(
     event_id: &str,
     booking_id: Option<String>,
     now: DateTime<Utc>,
+    lease_secs: i64,
 ) -> Notification {
     // Sent right after it is written; the sweeper only steps in if that
     // attempt never finished.
-    let mut n = Notification::pending(
-        id,
-        user_id,
-        kind,
-        now,
-        now + Duration::seconds(SEND_LEASE_SECS),
-    );
+    let mut n = Notification::pending(id, user_id, kind, now, now + Duration::seconds(lease_secs));
     n.event_id = Some(event_id.to_owned());
     n.booking_id = booking_id;
     n
@@ -68,11 +63,15 @@ impl Engine {
     /// Cancels every confirmed booking of a cancelled event with a full
     /// refund, closes its waitlist (withdrawing open offers), and emails
     /// everyone concerned. Idempotent: safe to run any number of times.
-    /// A run that reaches `job_budget_secs` stops between steps and asks
-    /// for another run (bumping the event's `cancel_runs`, which the stream
-    /// turns into a new message), so no run outlives the worker's timeout
-    /// however large the event.
-    pub async fn cancel_event(&self, event_id: &str) -> Result<CancelReport, EngineError> {
+    /// A run that reaches `stop_at` (its share of the invocation's time)
+    /// stops between steps and asks for another run (bumping the event's
+    /// `cancel_runs`, which the stream turns into a new message), so no run
+    /// outlives the worker's timeout however large the event.
+    pub async fn cancel_event(
+        &self,
+        event_id: &str,
+        stop_at: tokio::time::Instant,
+    ) -> Result<CancelReport, EngineError> {
         let event = self
             .store
             .get_event(event_id)
@@ -82,8 +81,7 @@ impl Engine {
         if event.status != EventStatus::Cancelled {
             return Ok(report);
         }
-        let started = std::time::Instant::now();
-        let budget = std::time::Duration::from_secs(self.config.job_budget_secs.max(0) as u64);
+        let out_of_time = || tokio::time::Instant::now() >= stop_at;
         let now = self.clock.now();
 
         // Bookings are found from their seats (strongly consistent reads),
@@ -102,7 +100,7 @@ impl Engine {
         // run makes progress and the last step never asks for another run.
         let mut worked = false;
         for chunk in booking_ids.chunks(CONCURRENCY) {
-            if worked && started.elapsed() >= budget {
+            if worked && out_of_time() {
                 return self.continue_later(&event.id, report).await;
             }
             worked = true;
@@ -123,7 +121,7 @@ impl Engine {
 
         let entries = self.store.active_entries(&event.id).await?;
         for chunk in entries.chunks(CONCURRENCY) {
-            if worked && started.elapsed() >= budget {
+            if worked && out_of_time() {
                 return self.continue_later(&event.id, report).await;
             }
             worked = true;
@@ -172,16 +170,6 @@ impl Engine {
         if booking.status != BookingStatus::Confirmed {
             return Ok(None);
         }
-        // Refund first, keyed by the booking: a rerun never pays twice, and
-        // a booking is only marked cancelled once its money is on its way.
-        self.payments
-            .refund(
-                &booking.payment_id,
-                booking.total_price,
-                &format!("refund-{}", booking.id),
-            )
-            .await
-            .map_err(|e| EngineError::Missing(format!("refund of {}: {e}", booking.id)))?;
         let mut cancelled = booking.clone();
         cancelled.status = BookingStatus::Cancelled;
         cancelled.refund_amount = Some(booking.total_price);
@@ -194,13 +182,24 @@ impl Engine {
             event_id,
             Some(booking.id.clone()),
             now,
+            self.config.send_lease_secs,
         );
+        // The full refund is recorded as owed in the cancellation's own
+        // transaction, with its email: a refund that then fails is retried
+        // by the sweeper (same key), never forgotten, and a rerun of the job
+        // finds the booking cancelled and pays nothing twice.
+        let owed = (booking.total_price.cents() > 0)
+            .then(|| RefundDue::owed(&booking, booking.total_price, now));
         if !self
             .store
-            .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n))
+            .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n), owed.as_ref())
             .await?
         {
             return Ok(None);
+        }
+        self.crash.hit("cancel_job.after_booking");
+        if let Some(owed) = &owed {
+            self.cashier().refund_owed(owed).await?;
         }
         // One that fails stays pending; the sweeper retries it.
         let sent = self.deliver(n).await? == NotificationStatus::Sent;
@@ -222,6 +221,7 @@ impl Engine {
             event_id,
             None,
             now,
+            self.config.send_lease_secs,
         );
         let closed = match entry.status {
             EntryStatus::Waiting => self.store.close_entry(entry, &n).await?,
@@ -232,16 +232,13 @@ impl Engine {
                 };
                 match offer {
                     Some(offer) if offer.status == OfferStatus::Open => {
-                        let hold = self.store.get_hold(&offer.hold_id).await?.ok_or_else(|| {
-                            EngineError::Missing(format!("hold {}", offer.hold_id))
-                        })?;
                         self.store
                             .end_offer_telling(
                                 &offer,
-                                &hold,
                                 OfferStatus::Withdrawn,
                                 EntryStatus::Closed,
                                 Some(&n),
+                                now,
                             )
                             .await?
                     }

@@ -57,6 +57,12 @@ pub struct EngineConfig {
     pub job_budget_secs: i64,
     /// Where claim links point: `<base>/api/v1/waitlist/offers/<token>`.
     pub public_base_url: String,
+    /// How long one email attempt may take before another sender may try
+    /// again (the claim on an attempt lapses).
+    pub send_lease_secs: i64,
+    /// How long a payment attempt may stay open before the sweeper settles
+    /// it (longer than any confirm request runs).
+    pub payment_settle_secs: i64,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +72,8 @@ impl Default for EngineConfig {
             max_email_attempts: 3,
             job_budget_secs: 20,
             public_base_url: "http://127.0.0.1:3000".into(),
+            send_lease_secs: 60,
+            payment_settle_secs: 60,
         }
     }
 }
@@ -85,6 +93,8 @@ impl EngineConfig {
             max_email_attempts: num("MAX_EMAIL_ATTEMPTS", i64::from(d.max_email_attempts)) as u32,
             job_budget_secs: num("JOB_BUDGET_SECONDS", d.job_budget_secs),
             public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or(d.public_base_url),
+            send_lease_secs: num("SEND_LEASE_SECONDS", d.send_lease_secs),
+            payment_settle_secs: num("PAYMENT_SETTLE_SECONDS", d.payment_settle_secs),
         }
     }
 }
@@ -104,11 +114,20 @@ pub struct HandOut {
     pub released_to_public: Vec<SeatId>,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
+    /// False when another sweep held the lock: this one did nothing.
+    pub ran: bool,
     pub offers_expired: usize,
     pub emails_retried: usize,
     pub refunds_retried: usize,
+    pub payments_settled: usize,
+    /// Stale reserved seats handed out again (offered or freed).
+    pub seats_redriven: usize,
+    /// Items that failed (logged and skipped; the next sweep tries again).
+    pub failures: usize,
+    /// True when the run stopped at its deadline with work left.
+    pub stopped_early: bool,
 }
 
 pub struct Engine {
@@ -117,6 +136,8 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     /// Refunds bookings when their event is cancelled.
     pub payments: Arc<dyn evently_core::PaymentProvider>,
+    /// Injected crashes (tests and the local stack only).
+    pub crash: Arc<evently_core::CrashPoints>,
     pub config: EngineConfig,
 }
 
@@ -128,17 +149,29 @@ impl Engine {
         let sender = std::env::var("SENDER_EMAIL").map_err(|_| "SENDER_EMAIL is not set")?;
         let aws = evently_store::aws::load().await;
         Ok(Self {
-            store: Store::new(evently_store::aws::Client::new(&aws), table),
+            store: Store::new(evently_store::aws::dynamodb(&aws), table),
             mailer: Mailer::new(aws_sdk_ses::Client::new(&aws), sender),
             clock: Arc::new(evently_core::SystemClock),
-            payments: Arc::new(evently_core::SimulatedPayments),
+            payments: evently_payments::provider_from_env(),
+            crash: Arc::new(evently_core::CrashPoints::from_env()),
             config: EngineConfig::from_env(),
         })
     }
+
+    /// Money in and out, over this engine's store, provider and clock.
+    pub fn cashier(&self) -> evently_payments::Payments {
+        evently_payments::Payments {
+            store: self.store.clone(),
+            provider: self.payments.clone(),
+            clock: self.clock.clone(),
+            crash: self.crash.clone(),
+            settle_after_secs: self.config.payment_settle_secs,
+        }
+    }
 }
 
-/// How long one send attempt may take before the sweeper may try again.
-pub(crate) const SEND_LEASE_SECS: i64 = 60;
+/// Name of the sweeper's lock (one sweep at a time).
+const SWEEP_LOCK: &str = "sweeper";
 
 /// What a notification comes to when it is time to send it.
 enum Composed {
@@ -277,12 +310,14 @@ impl Engine {
             &entry.user_id,
             kind::OFFER,
             now,
-            now + Duration::seconds(SEND_LEASE_SECS),
+            now + Duration::seconds(self.config.send_lease_secs),
         );
         note.claim_token = token.clone();
         note.event_id = Some(entry.event_id.clone());
         if self.store.create_offer(&offer, &hold, entry, &note).await? {
-            tracing::info!(entry = %entry.id, offer = %token, seats = offer.seat_ids.len(), "waitlist offer made");
+            // The claim token is a credential: never logged (the hold id
+            // identifies the offer).
+            tracing::info!(entry = %entry.id, hold = %hold.id, seats = offer.seat_ids.len(), "waitlist offer made");
             Ok(Some((token, note)))
         } else {
             Ok(None)
@@ -311,7 +346,7 @@ impl Engine {
         // Claim this attempt before sending, so the worker and the sweeper
         // never both send it: whoever records the attempt first sends.
         note.attempts += 1;
-        note.next_attempt_at = now + Duration::seconds(SEND_LEASE_SECS);
+        note.next_attempt_at = now + Duration::seconds(self.config.send_lease_secs);
         if !self.store.save_notification(&note, read_attempts).await? {
             return Ok(note.status);
         }
@@ -439,58 +474,149 @@ impl Engine {
     /// Takes an offer back; its seats become reserved again, which the
     /// stream turns into a hand-out to the next matching entry.
     pub async fn withdraw(&self, offer: &Offer) -> Result<bool, EngineError> {
-        self.end(offer, OfferStatus::Withdrawn).await
-    }
-
-    async fn end(&self, offer: &Offer, to: OfferStatus) -> Result<bool, EngineError> {
-        let hold = self
-            .store
-            .get_hold(&offer.hold_id)
-            .await?
-            .ok_or_else(|| EngineError::Missing(format!("hold {}", offer.hold_id)))?;
         Ok(self
             .store
-            .end_offer(offer, &hold, to, evently_core::EntryStatus::Expired)
+            .end_offer(
+                offer,
+                OfferStatus::Withdrawn,
+                evently_core::EntryStatus::Expired,
+                self.clock.now(),
+            )
             .await?)
     }
 
-    /// The scheduled sweep: expire offers whose time ran out, retry emails
-    /// that are due, and retry refunds still owed.
-    pub async fn sweep(&self) -> Result<SweepReport, EngineError> {
+    /// The scheduled sweep, one at a time (a lock with a lease as long as
+    /// the run may take): expire offers whose time ran out, retry emails
+    /// that are due, settle payments whose request was lost, retry refunds
+    /// still owed, and hand out seats left reserved past their grace
+    /// period. Each item is handled on its own: one that fails is logged,
+    /// counted and skipped, and the run goes on. It stops starting new work
+    /// at `stop_at`.
+    pub async fn sweep(&self, stop_at: tokio::time::Instant) -> Result<SweepReport, EngineError> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
-        for offer in self.store.offers_due(now).await? {
-            if self.end(&offer, OfferStatus::Expired).await? {
-                report.offers_expired += 1;
-                tracing::info!(offer = %offer.claim_token, "waitlist offer expired");
-            }
+        let owner = evently_core::new_id();
+        let lease = stop_at
+            .saturating_duration_since(tokio::time::Instant::now())
+            .as_secs() as i64
+            + 5;
+        if !self.store.take_lock(SWEEP_LOCK, &owner, now, lease).await? {
+            tracing::info!("another sweep is running; this one does nothing");
+            return Ok(report);
         }
-        for note in self.store.notifications_due(now).await? {
-            self.deliver(note).await?;
-            report.emails_retried += 1;
-        }
-        for mut owed in self.store.refunds_due(now).await? {
-            report.refunds_retried += 1;
-            match self
-                .payments
-                .refund(&owed.payment_id, owed.amount, &owed.key())
-                .await
-            {
-                Ok(_) => {
-                    self.store.refund_done(&owed.booking_id).await?;
-                    tracing::info!(booking = %owed.booking_id, attempts = owed.attempts + 1, "refund went through");
-                }
-                Err(e) => {
-                    // Money is owed: keep trying (backoff capped at 15
-                    // minutes), loudly.
-                    owed.attempts += 1;
-                    owed.last_error = Some(e.to_string());
-                    owed.next_attempt_at = now + Duration::seconds(retry_delay_secs(owed.attempts));
-                    tracing::error!(booking = %owed.booking_id, attempts = owed.attempts, error = %e, "refund still failing");
-                    self.store.refund_retry_later(&owed).await?;
-                }
-            }
+        report.ran = true;
+        let out_of_time = || tokio::time::Instant::now() >= stop_at;
+        self.sweep_steps(now, &mut report, &out_of_time).await;
+        report.stopped_early = out_of_time();
+        if let Err(e) = self.store.release_lock(SWEEP_LOCK, &owner).await {
+            tracing::warn!(error = %e, "sweep lock not released; it lapses with its lease");
         }
         Ok(report)
+    }
+
+    async fn sweep_steps(
+        &self,
+        now: DateTime<Utc>,
+        report: &mut SweepReport,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) {
+        fn skip<T>(
+            report: &mut SweepReport,
+            what: &str,
+            r: Result<T, impl std::fmt::Display>,
+        ) -> Option<T> {
+            r.map_err(|e| {
+                report.failures += 1;
+                tracing::error!(error = %e, what, "sweep step failed; skipped");
+            })
+            .ok()
+        }
+        let offers = skip(
+            report,
+            "reading due offers",
+            self.store.offers_due(now).await,
+        );
+        for offer in offers.unwrap_or_default() {
+            if stop() {
+                return;
+            }
+            let ended = self
+                .store
+                .end_offer(
+                    &offer,
+                    OfferStatus::Expired,
+                    evently_core::EntryStatus::Expired,
+                    now,
+                )
+                .await;
+            if skip(report, "expiring an offer", ended) == Some(true) {
+                report.offers_expired += 1;
+                tracing::info!(hold = %offer.hold_id, "waitlist offer expired");
+            }
+        }
+        let notes = skip(
+            report,
+            "reading due emails",
+            self.store.notifications_due(now).await,
+        );
+        for note in notes.unwrap_or_default() {
+            if stop() {
+                return;
+            }
+            self.crash.hit("sweeper.before_email");
+            if skip(report, "retrying an email", self.deliver(note).await).is_some() {
+                report.emails_retried += 1;
+            }
+        }
+        let cashier = self.cashier();
+        let settled = cashier.settle_due(now, stop).await;
+        report.payments_settled += settled.booked + settled.refunded + settled.declined;
+        report.failures += settled.failed;
+        let (retried, failed) = cashier.retry_refunds_due(now, stop).await;
+        report.refunds_retried += retried;
+        report.failures += failed;
+        if stop() {
+            return;
+        }
+        let stale = skip(
+            report,
+            "reading stale reservations",
+            self.store.stale_reservations(now).await,
+        );
+        // One hand-out per section: it offers or frees every reserved seat
+        // of the section.
+        let mut sections: Vec<(String, String, Vec<SeatId>)> = Vec::new();
+        for r in stale.unwrap_or_default() {
+            match sections
+                .iter_mut()
+                .find(|(e, s, _)| *e == r.event_id && *s == r.section_id)
+            {
+                Some((_, _, seats)) => seats.push(r.seat_id),
+                None => sections.push((r.event_id, r.section_id, vec![r.seat_id])),
+            }
+        }
+        for (event_id, section_id, seat_ids) in sections {
+            if stop() {
+                return;
+            }
+            let count = seat_ids.len();
+            tracing::warn!(event = %event_id, section = %section_id, seats = count,
+                "seats still reserved past their grace period (a lost waitlist message); handing them out");
+            let msg = SeatsReleased {
+                event_id,
+                section_id,
+                seat_ids,
+                released_from: "sweeper".into(),
+            };
+            if skip(
+                report,
+                "handing out stale reservations",
+                self.hand_out(&msg).await,
+            )
+            .is_some()
+            {
+                report.seats_redriven += count;
+            }
+        }
     }
 }
