@@ -255,7 +255,14 @@ def _partition_query(original: Any) -> Any:
     return query
 
 
+_applied = False
+
+
 def apply() -> None:
+    global _applied
+    if _applied:
+        return
+    _applied = True
     if moto.__version__ != EXPECTED_MOTO:
         raise SystemExit(
             f"local/moto/patches.py targets moto {EXPECTED_MOTO}, found {moto.__version__}; "
