@@ -2,9 +2,13 @@
 SES produce under load, at chosen rates, so the code paths that handle them
 run locally. Off until configured; configured at run time over HTTP:
 
-    POST   /_evently/faults   {"seed": 7, "rules": [...]}   replace the rules
-    GET    /_evently/faults   the rules and what was injected so far
-    DELETE /_evently/faults   every rule off (counts kept)
+    POST   /_evently/faults[?scope=S]   {"seed": 7, "rules": [...]}
+                                        replace the rules of scope S
+    GET    /_evently/faults             every scope's rules, what was injected
+    DELETE /_evently/faults[?scope=S]   scope S's rules off (all without S)
+
+Scopes let tests that share one endpoint each switch their own faults on
+and off (the default scope is "default").
 
 A rule:
 
@@ -138,25 +142,33 @@ class Rule:
 class Faults:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.rules: list = []
+        self.scopes: dict = {}
         self.rng = random.Random()
         self.counts: Counter = Counter()
 
-    def configure(self, doc: dict) -> None:
+    @property
+    def rules(self) -> list:
+        return [r for rules in self.scopes.values() for r in rules]
+
+    def configure(self, doc: dict, scope: str = "default") -> None:
         rules = [Rule(r) for r in doc.get("rules", [])]
         with self.lock:
-            self.rules = rules
+            self.scopes[scope] = rules
             if "seed" in doc:
                 self.rng = random.Random(doc["seed"])
 
-    def clear(self) -> None:
+    def clear(self, scope: Optional[str] = None) -> None:
         with self.lock:
-            self.rules = []
+            if scope is None:
+                self.scopes = {}
+            else:
+                self.scopes.pop(scope, None)
 
     def status(self) -> dict:
         with self.lock:
             return {
                 "rules": [dict(r.doc, injected=r.injected) for r in self.rules],
+                "scopes": sorted(self.scopes),
                 "injected": {f"{k[0]}:{k[1]}:{k[2]}": v for k, v in sorted(self.counts.items())},
             }
 
@@ -222,11 +234,12 @@ def error_response(rule: Rule, req: Request, faults: Faults) -> tuple:
 def control(environ: dict, raw: bytes, faults: Faults) -> tuple:
     """Answers the /_evently/faults control requests."""
     method = environ.get("REQUEST_METHOD", "GET")
+    scope = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("scope", [None])[0]
     try:
         if method == "POST":
-            faults.configure(json.loads(raw or b"{}"))
+            faults.configure(json.loads(raw or b"{}"), scope or "default")
         elif method == "DELETE":
-            faults.clear()
+            faults.clear(scope)
         elif method != "GET":
             return "405 Method Not Allowed", json.dumps({"error": "GET, POST or DELETE"}).encode()
     except (ValueError, TypeError, KeyError) as e:

@@ -50,8 +50,11 @@ class Endpoint:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def faults(self, method: str, doc=None) -> dict:
+        """`method` may carry a query: "POST?scope=x"."""
+        method, _, query = method.partition("?")
         data = json.dumps(doc).encode() if doc is not None else None
-        req = urllib.request.Request(self.url + faults.PATH, data=data, method=method)
+        url = self.url + faults.PATH + (f"?{query}" if query else "")
+        req = urllib.request.Request(url, data=data, method=method)
         with urllib.request.urlopen(req) as resp:
             return json.loads(resp.read())
 
@@ -176,6 +179,16 @@ class FaultsTest(unittest.TestCase):
             send("a@evently.test")
         self.assertEqual(ctx.exception.response["Error"]["Code"], "Throttling")
         self.assertIn("MessageId", send("b@evently.test"))
+
+    def test_scopes_switch_on_and_off_independently(self) -> None:
+        other = f"s{time.time_ns()}"
+        table(self.ddb, other)
+        self.ep.faults("POST?scope=mine", {"rules": [{"fault": "throttle", "tables": [self.name]}]})
+        self.ep.faults("POST?scope=theirs", {"rules": [{"fault": "throttle", "tables": [other]}]})
+        self.ep.faults("DELETE?scope=theirs")
+        self.ddb.put_item(TableName=other, Item={"PK": {"S": "free"}})
+        self.assertEqual(self.code(self.put("held")), "ThrottlingException")
+        self.assertEqual(self.ep.faults("GET")["scopes"], ["mine"])
 
     def test_bad_rules_are_refused(self) -> None:
         for doc in ({"rules": [{"fault": "meteor"}]}, {"rules": [{"fault": "throttle", "rate": 2}]},

@@ -144,6 +144,9 @@ pub struct EventSettings {
     pub sweep_every: std::time::Duration,
     pub ttl_every: std::time::Duration,
     pub engine: evently_waitlist::EngineConfig,
+    /// Feed the table's stream to the waitlist stream function (false only
+    /// in tests standing in for a consumer whose records were lost).
+    pub waitlist_stream: bool,
 }
 
 impl EventSettings {
@@ -168,6 +171,7 @@ impl EventSettings {
             sweep_every: secs("SWEEP_INTERVAL_SECONDS", 60.0),
             ttl_every: secs("TTL_SWEEP_SECONDS", 60.0),
             engine,
+            waitlist_stream: true,
         }
     }
 }
@@ -181,6 +185,17 @@ pub async fn start_event_sources(
     settings: EventSettings,
 ) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
     let aws = evently_store::aws::local_sdk_config(endpoint);
+    start_event_sources_with(app, template, &aws, settings).await
+}
+
+/// `start_event_sources` with every AWS client built from `aws`.
+pub async fn start_event_sources_with(
+    app: &'static App,
+    template: &template::Template,
+    aws: &evently_store::aws::SdkConfig,
+    settings: EventSettings,
+) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
+    let aws = aws.clone();
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let ses = aws_sdk_ses::Client::new(&aws);
     let table = app.store.table().to_owned();
@@ -209,13 +224,13 @@ pub async fn start_event_sources(
     let dynamodb = app.store.client().clone();
     // Two consumers of the stream, each with its own iterator, opened
     // before start-up returns so nothing written after it is missed.
-    let consumers = [
-        ("waitlist", events::waitlist_consumer(queue.clone())),
-        (
-            "analytics",
-            events::analytics_consumer(app.store.clone(), bus),
-        ),
-    ];
+    let mut consumers = vec![(
+        "analytics",
+        events::analytics_consumer(app.store.clone(), bus),
+    )];
+    if settings.waitlist_stream {
+        consumers.push(("waitlist", events::waitlist_consumer(queue.clone())));
+    }
     let mut tasks = Vec::new();
     for (name, consumer) in consumers {
         let first = events::open_stream(&streams, &dynamodb, &table).await?;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::SubsecRound;
-use evently_core::FixedClock;
+use evently_core::{FixedClock, SimulatedPayments};
 use evently_http::{App, Config};
 use evently_local::seed::{seed, SeedSize, Seeded};
 use evently_local::template::Template;
@@ -35,6 +35,88 @@ pub struct Stack {
     pub base: String,
     pub http: reqwest::Client,
     pub seeded: Option<Seeded>,
+    /// The payment simulator behind the handlers and the worker, when the
+    /// stack runs the default one: its ledger is the money oracle.
+    pub ledger: Option<Arc<SimulatedPayments>>,
+    /// The SES sender of this stack's emails (unique per fault test, so SES
+    /// faults can be scoped to it).
+    pub sender: String,
+    /// Every DynamoDB request sent, when the options asked for it.
+    pub requests: RequestLog,
+}
+
+/// The DynamoDB requests a client sent: operation (`X-Amz-Target`) and JSON
+/// body, in order.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(Arc<std::sync::Mutex<Vec<(String, Value)>>>);
+
+impl RequestLog {
+    pub fn take(&self) -> Vec<(String, Value)> {
+        std::mem::take(&mut *self.0.lock().expect("lock"))
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let req = ctx.request();
+        let op = req
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default()
+            .trim_start_matches("DynamoDB_20120810.")
+            .to_owned();
+        let body = req
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        self.0.lock().expect("lock").push((op, body));
+        Ok(())
+    }
+}
+
+/// How to start a stack.
+pub struct Options {
+    pub seed: Option<SeedSize>,
+    pub config: Config,
+    /// Run the waitlist's event sources (stream pollers, queue worker,
+    /// sweeper every `sweep`) with this engine config.
+    pub waitlist: Option<(evently_waitlist::EngineConfig, std::time::Duration)>,
+    /// The SES sender; left unverified unless it ends in `@evently.test`
+    /// (so a test can make every send fail).
+    pub sender: String,
+    pub payments: Option<Arc<dyn evently_core::PaymentProvider>>,
+    /// One AWS call attempt's timeout (the SDK retries after it).
+    pub attempt_timeout_ms: Option<u64>,
+    /// Keep every DynamoDB request the stack's client sends (`Stack::requests`).
+    pub record_requests: bool,
+    /// Feed the stream to the waitlist stream function (false: as if its
+    /// records were lost).
+    pub waitlist_stream: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seed: None,
+            config: Config::default(),
+            waitlist: None,
+            sender: "offers@evently.test".into(),
+            payments: None,
+            attempt_timeout_ms: None,
+            record_requests: false,
+            waitlist_stream: true,
+        }
+    }
 }
 
 impl Stack {
@@ -43,7 +125,12 @@ impl Stack {
     }
 
     pub async fn start_with(size: Option<SeedSize>, config: Config) -> Stack {
-        Self::start_full(size, config, None, None).await
+        Self::start_opts(Options {
+            seed: size,
+            config,
+            ..Options::default()
+        })
+        .await
     }
 
     /// With the waitlist's event sources running (stream poller, queue
@@ -53,24 +140,29 @@ impl Stack {
         engine: evently_waitlist::EngineConfig,
         sweep: std::time::Duration,
     ) -> Stack {
-        Self::start_full(
-            size,
-            Config::default(),
-            Some((engine, sweep, "offers@evently.test")),
-            None,
-        )
+        Self::start_opts(Options {
+            seed: size,
+            waitlist: Some((engine, sweep)),
+            ..Options::default()
+        })
         .await
     }
 
     /// Like `start_with_waitlist`, sending from `sender` (left unverified
-    /// unless it is the usual one, so SES rejects every send).
+    /// unless it is one of ours, so SES rejects every send).
     pub async fn start_with_waitlist_sender(
         size: Option<SeedSize>,
         engine: evently_waitlist::EngineConfig,
         sweep: std::time::Duration,
         sender: &'static str,
     ) -> Stack {
-        Self::start_full(size, Config::default(), Some((engine, sweep, sender)), None).await
+        Self::start_opts(Options {
+            seed: size,
+            waitlist: Some((engine, sweep)),
+            sender: sender.into(),
+            ..Options::default()
+        })
+        .await
     }
 
     /// Like `start_with_waitlist`, with this payment provider behind the
@@ -80,25 +172,15 @@ impl Stack {
         payments: Arc<dyn evently_core::PaymentProvider>,
         sweep: std::time::Duration,
     ) -> Stack {
-        Self::start_full(
-            None,
-            Config::default(),
-            Some((engine, sweep, "offers@evently.test")),
-            Some(payments),
-        )
+        Self::start_opts(Options {
+            waitlist: Some((engine, sweep)),
+            payments: Some(payments),
+            ..Options::default()
+        })
         .await
     }
 
-    async fn start_full(
-        size: Option<SeedSize>,
-        config: Config,
-        waitlist: Option<(
-            evently_waitlist::EngineConfig,
-            std::time::Duration,
-            &'static str,
-        )>,
-        payments: Option<Arc<dyn evently_core::PaymentProvider>>,
-    ) -> Stack {
+    pub async fn start_opts(opts: Options) -> Stack {
         // RUST_LOG=info shows what the handlers and event sources did.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -111,22 +193,43 @@ impl Stack {
             "tests only talk to 127.0.0.1, not {endpoint}"
         );
         let template = template();
-        let client = evently_store::aws::local_client(&endpoint);
+        let sdk = match opts.attempt_timeout_ms {
+            Some(ms) => evently_store::aws::local_sdk_config_timeouts(&endpoint, ms, ms * 8),
+            None => evently_store::aws::local_sdk_config(&endpoint),
+        };
+        let requests = RequestLog::default();
+        let client = if opts.record_requests {
+            evently_store::aws::Client::from_conf(
+                evently_store::aws::dynamodb_config(&sdk)
+                    .interceptor(requests.clone())
+                    .build(),
+            )
+        } else {
+            evently_store::aws::dynamodb(&sdk)
+        };
         let table = format!("test-{}", evently_core::new_id().to_lowercase());
         evently_local::provision::create_table(&client, &template.tables[0], &table)
             .await
             .expect("create table");
         let store = Store::new(client, table);
-        let seeded = match size {
+        let seeded = match opts.seed {
             Some(size) => seed(&store, chrono::Utc::now(), size).await.expect("seed"),
             None => None,
         };
         let clock = Arc::new(FixedClock::at(chrono::Utc::now().trunc_subsecs(0)));
-        let mut app = App::new(store, TEST_JWT_SECRET.as_bytes(), config).expect("app");
+        let mut app = App::new(store, TEST_JWT_SECRET.as_bytes(), opts.config).expect("app");
         app.clock = clock.clone();
-        if let Some(p) = payments {
-            app.payments = p;
-        }
+        let ledger = match opts.payments {
+            Some(p) => {
+                app.payments = p;
+                None
+            }
+            None => {
+                let sim = Arc::new(SimulatedPayments::default());
+                app.payments = sim.clone();
+                Some(sim)
+            }
+        };
         let app: &'static App = Box::leak(Box::new(app));
         let (addr, _task) = evently_local::start_gateway(
             app,
@@ -136,20 +239,21 @@ impl Stack {
         )
         .await
         .expect("gateway starts");
-        let events = match waitlist {
-            Some((mut engine, sweep, sender)) => {
+        let events = match opts.waitlist {
+            Some((mut engine, sweep)) => {
                 engine.public_base_url = format!("http://{addr}");
                 let settings = evently_local::EventSettings {
-                    sender: sender.into(),
-                    verify_sender: sender == "offers@evently.test",
+                    sender: opts.sender.clone(),
+                    verify_sender: opts.sender.ends_with("@evently.test"),
                     public_base_url: engine.public_base_url.clone(),
                     stream_poll: std::time::Duration::from_millis(100),
                     sweep_every: sweep,
                     ttl_every: std::time::Duration::from_secs(3600),
                     engine,
+                    waitlist_stream: opts.waitlist_stream,
                 };
                 Some(
-                    evently_local::start_event_sources(app, &template, &endpoint, settings)
+                    evently_local::start_event_sources_with(app, &template, &sdk, settings)
                         .await
                         .expect("event sources start"),
                 )
@@ -164,7 +268,142 @@ impl Stack {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             seeded,
+            ledger,
+            sender: opts.sender,
+            requests,
         }
+    }
+
+    /// Switches on faults in the local AWS endpoint for this stack only:
+    /// each rule is scoped to this stack's table (DynamoDB) or sender (SES).
+    /// `rules` as in local/moto/faults.py.
+    pub async fn faults(&self, seed: u64, rules: Value) {
+        let table = self.app.store.table().to_owned();
+        let rules: Vec<Value> = rules
+            .as_array()
+            .expect("rules are a list")
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                if r["service"] == "ses" {
+                    r["senders"] = serde_json::json!([self.sender]);
+                } else {
+                    r["tables"] = serde_json::json!([table]);
+                }
+                r
+            })
+            .collect();
+        let resp = self
+            .http
+            .post(format!("{}/_evently/faults?scope={table}", self.endpoint))
+            .json(&serde_json::json!({ "seed": seed, "rules": rules }))
+            .send()
+            .await
+            .expect("fault control");
+        assert!(
+            resp.status().is_success(),
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Every fault of this stack off.
+    pub async fn no_faults(&self) {
+        let table = self.app.store.table();
+        let resp = self
+            .http
+            .delete(format!("{}/_evently/faults?scope={table}", self.endpoint))
+            .send()
+            .await
+            .expect("fault control");
+        assert!(resp.status().is_success());
+    }
+
+    /// How many faults the endpoint injected, by `service:operation:fault`
+    /// (across every stack sharing the endpoint).
+    pub async fn injected(&self) -> serde_json::Map<String, Value> {
+        let status: Value = self
+            .http
+            .get(format!("{}/_evently/faults", self.endpoint))
+            .send()
+            .await
+            .expect("fault control")
+            .json()
+            .await
+            .expect("json");
+        status["injected"].as_object().cloned().unwrap_or_default()
+    }
+
+    /// A published event of `owner`'s, written straight to the store (fast:
+    /// no HTTP, no seed): one section `A` of `rows` × `per_row` seats at
+    /// `price`, starting in ten days, free cancellation, in `currency`.
+    pub async fn event_with(
+        &self,
+        owner: &str,
+        rows: u32,
+        per_row: u32,
+        price: &str,
+        currency: &str,
+    ) -> evently_core::Event {
+        let store = &self.app.store;
+        let venue: evently_core::admin::VenueInput = serde_json::from_value(serde_json::json!({
+            "name": format!("Hall {}", &evently_core::new_id()[20..]), "city": "Oslo",
+            "sections": [{"id": "A", "name": "Stalls", "rows": rows, "seats_per_row": per_row, "default_price": price}]
+        }))
+        .expect("venue");
+        let venue = venue
+            .into_template(
+                evently_core::new_id(),
+                owner.to_owned(),
+                "2026-01-01T00:00:00Z".into(),
+            )
+            .expect("valid venue");
+        store.put_venue(&venue).await.expect("venue");
+        let starts = self.app.clock.now() + chrono::Duration::days(10);
+        let input: evently_core::admin::EventInput = serde_json::from_value(serde_json::json!({
+            "venue_id": venue.id, "name": format!("Night {}", &evently_core::new_id()[20..]),
+            "starts_at": evently_core::clock::rfc3339(starts),
+            "ends_at": evently_core::clock::rfc3339(starts + chrono::Duration::hours(2)),
+            "currency": currency,
+        }))
+        .expect("event");
+        let mut event = input
+            .into_event(
+                evently_core::new_id(),
+                owner.to_owned(),
+                &venue,
+                self.app.clock.now(),
+            )
+            .expect("valid event");
+        store.create_event(&event).await.expect("event");
+        store
+            .put_seats(
+                &event.id,
+                &venue.sections[0].seats(),
+                price.parse().expect("price"),
+            )
+            .await
+            .expect("seats");
+        let read = event.clone();
+        event.seating = evently_core::Seating::Ready;
+        store.save_event(&event, &read).await.expect("seats ready");
+        let read = event.clone();
+        event.status = evently_core::EventStatus::Published;
+        store.save_event(&event, &read).await.expect("publish");
+        event
+    }
+
+    /// The simulator's ledger (panics when the stack runs another provider).
+    pub fn ledger(&self) -> evently_core::Ledger {
+        self.ledger
+            .as_ref()
+            .expect("the stack's simulator")
+            .ledger()
+    }
+
+    /// The waitlist engine of this stack's event sources.
+    pub fn engine(&self) -> &'static evently_waitlist::Engine {
+        self.events.as_ref().expect("event sources running").engine
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -60,7 +60,7 @@ async fn bad_registrations_are_refused_and_write_nothing() {
     let stack = Stack::start(None).await;
     let cases: Vec<(Value, u16, &str)> = vec![
         (
-            json!({"email": "nobody", "password": "long enough pw", "name": "N"}),
+            json!({"email": "nobody", "password": "correct horse battery", "name": "N"}),
             422,
             "email",
         ),
@@ -75,22 +75,22 @@ async fn bad_registrations_are_refused_and_write_nothing() {
             "password",
         ),
         (
-            json!({"email": "a@b.co", "password": "long enough pw", "name": "  "}),
+            json!({"email": "a@b.co", "password": "correct horse battery", "name": "  "}),
             422,
             "name",
         ),
         (
-            json!({"email": "a@b.co", "password": "long enough pw"}),
+            json!({"email": "a@b.co", "password": "correct horse battery"}),
             422,
             "body",
         ),
         (
-            json!({"email": 7, "password": "long enough pw", "name": "N"}),
+            json!({"email": 7, "password": "correct horse battery", "name": "N"}),
             422,
             "body",
         ),
         (
-            json!({"email": "a@b.co", "password": "long enough pw", "name": "N", "role": "admin"}),
+            json!({"email": "a@b.co", "password": "correct horse battery", "name": "N", "role": "admin"}),
             422,
             "body",
         ),
@@ -108,8 +108,7 @@ async fn bad_registrations_are_refused_and_write_nothing() {
             "{raw:?}"
         );
     }
-    let huge =
-        json!({"email": "big@b.co", "password": "long enough pw", "name": "x".repeat(70_000)});
+    let huge = json!({"email": "big@b.co", "password": "correct horse battery", "name": "x".repeat(70_000)});
     assert_eq!(stack.post(REGISTER, &huge).await.0, 413);
 
     // Nothing was created: none of these addresses can log in or be taken.
@@ -117,7 +116,7 @@ async fn bad_registrations_are_refused_and_write_nothing() {
         let (status, _) = stack
             .post(
                 LOGIN,
-                &json!({"email": email, "password": "long enough pw"}),
+                &json!({"email": email, "password": "correct horse battery"}),
             )
             .await;
         assert_eq!(status, 401);
@@ -230,4 +229,165 @@ async fn me_refuses_missing_forged_expired_and_unsigned_tokens() {
         .await
         .expect("send");
     assert_eq!(basic.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_per_account_and_per_address() {
+    let stack = Stack::start_with(
+        None,
+        evently_http::Config {
+            login_failures_per_account: 3,
+            login_failures_per_ip: 5,
+            ..Default::default()
+        },
+    )
+    .await;
+    for email in ["kim@example.com", "lee@example.com", "max@example.com"] {
+        assert_eq!(stack.post(REGISTER, &person(email)).await.0, 201);
+    }
+    let login = |email: &str, pw: &str| json!({"email": email, "password": pw});
+    for _ in 0..3 {
+        assert_eq!(
+            stack
+                .post(LOGIN, &login("kim@example.com", "wrong password"))
+                .await
+                .0,
+            401
+        );
+    }
+    // Kim's account is locked for the window, even with the right password.
+    let (status, problem) = stack
+        .post(LOGIN, &login("kim@example.com", "correct horse battery"))
+        .await;
+    assert_eq!(status, 429, "{problem}");
+    let wait = problem["retry_after"].as_u64().expect("retry_after");
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Lee is not, until the address itself has failed five times.
+    assert_eq!(
+        stack
+            .post(LOGIN, &login("lee@example.com", "correct horse battery"))
+            .await
+            .0,
+        200
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            stack
+                .post(LOGIN, &login("lee@example.com", "wrong password"))
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        stack
+            .post(LOGIN, &login("max@example.com", "correct horse battery"))
+            .await
+            .0,
+        429
+    );
+    // The window ends: everyone may try again.
+    stack.clock.advance(chrono::Duration::seconds(901));
+    assert_eq!(
+        stack
+            .post(LOGIN, &login("kim@example.com", "correct horse battery"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack
+            .post(LOGIN, &login("max@example.com", "correct horse battery"))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn probing_registrations_are_throttled_per_address() {
+    let stack = Stack::start_with(
+        None,
+        evently_http::Config {
+            register_failures_per_ip: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        stack.post(REGISTER, &person("taken@example.com")).await.0,
+        201
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            stack.post(REGISTER, &person("taken@example.com")).await.0,
+            409
+        );
+    }
+    let (status, problem) = stack.post(REGISTER, &person("fresh@example.com")).await;
+    assert_eq!(status, 429, "{problem}");
+    stack.clock.advance(chrono::Duration::seconds(901));
+    assert_eq!(
+        stack.post(REGISTER, &person("fresh@example.com")).await.0,
+        201
+    );
+}
+
+#[tokio::test]
+async fn a_registration_key_keeps_no_password_hash_or_token_and_replays_with_a_fresh_token() {
+    let stack = Stack::start(None).await;
+    let body = person("kept@example.com");
+    let send = |body: Value, key: &'static str| {
+        let req = stack
+            .http
+            .post(stack.url(REGISTER))
+            .header("idempotency-key", key)
+            .json(&body);
+        async move { evently_tests::answer(req.send().await.expect("send")).await }
+    };
+    let (status, first) = send(body.clone(), "reg-1").await;
+    assert_eq!(status, 201, "{first}");
+    let token = first["access_token"].as_str().expect("token").to_owned();
+    // What the table keeps under the key.
+    let store = &stack.app.store;
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("IDEMPOTENCY#register#reg-1".into()),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("IDEMPOTENCY".into()),
+        )
+        .send()
+        .await
+        .expect("read")
+        .item
+        .expect("record");
+    let kept = format!("{item:?}");
+    assert!(!kept.contains(&token), "a live token is kept: {kept}");
+    assert!(!kept.contains("access_token"), "{kept}");
+    assert!(!kept.contains("correct horse battery"), "{kept}");
+    use sha2::Digest;
+    let body_hash: String = sha2::Sha256::digest(body.to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        !kept.contains(&body_hash),
+        "a hash of the password-bearing body is kept"
+    );
+    // A replay with the same password: the same account, a new token that works.
+    let (status, again) = send(body.clone(), "reg-1").await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["user"], first["user"]);
+    let fresh = again["access_token"].as_str().expect("token");
+    assert_eq!(stack.get(ME, Some(fresh)).await.0, 200);
+    // The same key with another password is not the same request.
+    let mut other = body.clone();
+    other["password"] = json!("another long pw");
+    assert_eq!(send(other, "reg-1").await.0, 422);
 }

@@ -632,49 +632,7 @@ async fn a_refund_that_fails_is_owed_until_the_sweeper_gets_it_through() {
     let store = &stack.app.store;
     // An event of our own (no seed needed): the demo night's shape.
     let (org_id, _) = stack.organizer("Rae").await;
-    let venue: evently_core::admin::VenueInput = serde_json::from_value(serde_json::json!({
-        "name": "Refund Hall", "city": "Oslo",
-        "sections": [{"id": "A", "name": "A", "rows": 1, "seats_per_row": 2, "default_price": "80.00"}]
-    }))
-    .expect("venue");
-    let venue = venue
-        .into_template(
-            evently_core::new_id(),
-            org_id.clone(),
-            "2026-01-01T00:00:00Z".into(),
-        )
-        .expect("valid");
-    store.put_venue(&venue).await.expect("venue");
-    let starts = stack.app.clock.now() + chrono::Duration::days(10);
-    let input: evently_core::admin::EventInput = serde_json::from_value(serde_json::json!({
-        "venue_id": venue.id, "name": "Refund night",
-        "starts_at": evently_core::clock::rfc3339(starts),
-        "ends_at": evently_core::clock::rfc3339(starts + chrono::Duration::hours(2)),
-    }))
-    .expect("event");
-    let mut event = input
-        .into_event(
-            evently_core::new_id(),
-            org_id,
-            &venue,
-            stack.app.clock.now(),
-        )
-        .expect("valid");
-    store.create_event(&event).await.expect("event");
-    store
-        .put_seats(
-            &event.id,
-            &venue.sections[0].seats(),
-            evently_core::Money::from_cents(8_000),
-        )
-        .await
-        .expect("seats");
-    let read = event.clone();
-    event.seating = evently_core::Seating::Ready;
-    store.save_event(&event, &read).await.expect("seats ready");
-    let read = event.clone();
-    event.status = evently_core::EventStatus::Published;
-    store.save_event(&event, &read).await.expect("publish");
+    let event = stack.event_with(&org_id, 1, 2, "80.00", "USD").await;
 
     let (_, token) = stack.customer("Sam").await;
     let (_, hold) = stack.hold(&token, &event.id, "A", &["A-1-1"]).await;

@@ -200,6 +200,24 @@ async fn bad_catalog_queries_are_400_and_unknown_events_404() {
     );
     let (status, _) = stack.get(&format!("{EVENTS}?cursor="), None).await;
     assert_eq!(status, 200, "an empty cursor is the first page");
+    // A well-formed cursor from outside the window asked for (forged, or
+    // from an older query): 400, not a DynamoDB error.
+    use base64::Engine;
+    let id = evently_core::new_id();
+    for sk in [
+        format!("2000-01-01T00:00:00Z#{id}"),
+        format!("9999-01-01T00:00:00Z#{id}"),
+    ] {
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"sk": sk, "id": id}).to_string());
+        let (status, body) = stack
+            .get(
+                &format!("{EVENTS}?cursor={forged}&to=2100-01-01T00:00:00Z"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{sk}: {body}");
+    }
 }
 
 #[tokio::test]

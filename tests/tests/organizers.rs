@@ -908,12 +908,12 @@ async fn a_cancellation_too_big_for_one_run_continues_in_the_next() {
 }
 
 #[tokio::test]
-async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
+async fn a_refund_that_fails_during_an_event_cancellation_is_owed_and_paid_by_the_sweeper() {
     let flaky = std::sync::Arc::new(evently_tests::RefundFailsOnce::default());
     let stack = Stack::start_with_waitlist_payments(
         evently_waitlist::EngineConfig::default(),
         flaky.clone(),
-        Duration::from_secs(3600),
+        Duration::from_millis(200),
     )
     .await;
     let (_, org) = stack.organizer("Max").await;
@@ -933,8 +933,9 @@ async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
             booked["booking"]["id"].as_str().expect("id").to_owned(),
         ));
     }
-    // The second holder's refund will fail on the first run.
-    *flaky.fail_key.lock().expect("lock") = Some(format!("refund-{}", holders[1].1));
+    // The second holder's refund fails the first time it is asked for.
+    let failing = format!("refund-{}", holders[1].1);
+    *flaky.fail_key.lock().expect("lock") = Some(failing.clone());
 
     stack
         .send_as(
@@ -944,32 +945,56 @@ async fn a_cancellation_that_dies_midway_is_finished_by_its_redelivery() {
             Some(&json!({"status": "cancelled"})),
         )
         .await;
+    // The job does not stop at the failed refund: every booking is
+    // cancelled, and the refund that failed is recorded as owed.
     stack
-        .eventually(
-            "all three refunded, the failed one by the redelivered message",
-            30,
-            || async {
-                let mut all = true;
-                for (_, id) in &holders {
-                    let b = stack
-                        .app
-                        .store
-                        .get_booking(id)
-                        .await
-                        .expect("read")
-                        .expect("booking");
-                    all &= b.status == evently_core::BookingStatus::Cancelled;
-                }
-                all
-            },
-        )
+        .eventually("all three bookings cancelled", 30, || async {
+            let mut all = true;
+            for (_, id) in &holders {
+                let b = stack
+                    .app
+                    .store
+                    .get_booking(id)
+                    .await
+                    .expect("read")
+                    .expect("booking");
+                all &= b.status == evently_core::BookingStatus::Cancelled;
+            }
+            all
+        })
         .await;
     assert!(
         flaky.fail_key.lock().expect("lock").is_none(),
         "the failure happened"
     );
-    // Exactly one email per holder, though the job ran more than once.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let owed = stack
+        .app
+        .store
+        .refunds_due(stack.app.clock.now() + chrono::Duration::hours(1))
+        .await
+        .expect("read");
+    let owed: Vec<String> = owed.iter().map(|o| o.key()).collect();
+    assert_eq!(owed, std::slice::from_ref(&failing));
+    assert!(!flaky.refunded.lock().expect("lock").contains(&failing));
+    // The sweeper pays it once its minute has passed; every holder is
+    // refunded exactly once.
+    stack.clock.advance(chrono::Duration::seconds(61));
+    stack
+        .eventually("the owed refund paid", 20, || async {
+            flaky.refunded.lock().expect("lock").contains(&failing)
+        })
+        .await;
+    let refunded = flaky.refunded.lock().expect("lock").clone();
+    for (_, booking) in &holders {
+        let key = format!("refund-{booking}");
+        assert_eq!(
+            refunded.iter().filter(|k| **k == key).count(),
+            1,
+            "{refunded:?}"
+        );
+    }
+    // Exactly one email per holder.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     for (user_id, _) in &holders {
         let email = stack
             .app

@@ -67,8 +67,11 @@ fn template_functions_crates_and_local_handlers_match_one_to_one() {
     assert_eq!(routes.len(), count, "a route appears twice");
 }
 
+/// What the template says about the build: cargo-lambda, arm64,
+/// provided.al2023, JSON logs, and the table's stream and TTL. (That every
+/// function really builds for arm64 is scripts/package's to show.)
 #[test]
-fn every_function_builds_with_cargo_lambda_for_arm64_al2023() {
+fn the_template_builds_with_cargo_lambda_for_arm64_al2023_with_json_logs() {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template");
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
     let globals = &doc["Globals"]["Function"];
@@ -93,6 +96,60 @@ fn every_function_builds_with_cargo_lambda_for_arm64_al2023() {
         table["TimeToLiveSpecification"]["AttributeName"].as_str(),
         Some("ttl")
     );
+}
+
+/// Settings a deployment relies on to survive faults and keep secrets.
+#[test]
+fn deployed_settings_keep_runs_apart_secrets_out_of_logs_and_test_cards_off() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let levels: Vec<&str> = doc["Parameters"]["LogLevel"]["AllowedValues"]
+        .as_sequence()
+        .expect("levels")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        !levels.contains(&"TRACE"),
+        "TRACE logs whole requests: {levels:?}"
+    );
+    assert_eq!(
+        doc["Parameters"]["PaymentProvider"]["Default"].as_str(),
+        Some("none"),
+        "a deployment takes no test cards unless told to"
+    );
+    let resources = &doc["Resources"];
+    let sweeper = &resources["WaitlistSweeperFunction"]["Properties"];
+    let timeout = sweeper["Timeout"].as_u64().expect("sweeper timeout");
+    assert_eq!(
+        sweeper["Events"]["EveryMinute"]["Properties"]["ScheduleExpression"].as_str(),
+        Some("rate(1 minute)")
+    );
+    assert!(
+        timeout < 60,
+        "a sweep must end before the next starts: {timeout}"
+    );
+    let worker_timeout = resources["WaitlistWorkerFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .expect("worker timeout");
+    let visibility = resources["WaitlistQueue"]["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .expect("visibility");
+    assert!(
+        visibility >= 6 * worker_timeout,
+        "Lambda's advice for SQS sources"
+    );
+    for f in [
+        "BookingsConfirmFunction",
+        "BookingsCancelFunction",
+        "WaitlistWorkerFunction",
+        "WaitlistSweeperFunction",
+    ] {
+        assert!(
+            !resources[f]["Properties"]["Environment"]["Variables"]["PAYMENT_PROVIDER"].is_null(),
+            "{f} must be told which payment provider to use"
+        );
+    }
 }
 
 /// Fills the placeholders of a sample with a real event id and token.

@@ -109,6 +109,15 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
         .get(&format!("/api/v1/waitlist/status/{demo}"), Some(&user2))
         .await;
     assert_eq!(status_now["entry"]["status"], "offered");
+    // A client that polls its status sees the offer (API.md's `offer`),
+    // with the same claim link the email has.
+    let offer = &status_now["entry"]["offer"];
+    assert_eq!(offer["seat_ids"], json!(["A-1-1", "A-1-2"]), "{status_now}");
+    assert_eq!(offer["section_id"], "A");
+    assert_eq!(offer["total_price"], "240.00");
+    assert!(offer["hold_id"].is_string() && offer["expires_at"].is_string());
+    let claim = offer["claim_url"].as_str().expect("claim_url");
+    assert!(text.contains(claim), "the email links to {claim}: {text}");
 
     // "Book from the email link": holding those seats returns the offer's hold.
     let (status, offer_hold) = stack.hold(&user2, &demo, "A", &["A-1-1", "A-1-2"]).await;
@@ -136,6 +145,10 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
         .get(&format!("/api/v1/waitlist/status/{demo}"), Some(&user2))
         .await;
     assert_eq!(status_now["entry"]["status"], "booked");
+    assert!(
+        status_now["entry"].get("offer").is_none(),
+        "no open offer any more"
+    );
     assert_eq!(stack.hold(&user3, &demo, "A", &["A-1-1"]).await.0, 409);
 }
 

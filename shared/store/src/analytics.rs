@@ -369,3 +369,181 @@ fn counters_of(item: &Item) -> Result<EventCounters, StoreError> {
         held: 0,
     })
 }
+
+/// Holds live at a moment: hold id → (seats, expiry in epoch seconds).
+pub type LiveHolds = BTreeMap<String, (i64, i64)>;
+
+/// What `recount_analytics` found and wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recount {
+    pub before: BTreeMap<Counter, i64>,
+    pub after: BTreeMap<Counter, i64>,
+    /// Live-hold markers put back (holds whose marker was lost) and
+    /// removed (markers of holds that ended).
+    pub markers_added: usize,
+    pub markers_removed: usize,
+}
+
+impl Store {
+    /// What an event's counters should be, counted from its items as they
+    /// are now (seats, bookings, waitlist entries, offers), with the holds
+    /// live at `now` (hold id → seats, expiry). Reads only.
+    pub async fn count_analytics(
+        &self,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<(BTreeMap<Counter, i64>, LiveHolds), StoreError> {
+        let mut after: BTreeMap<Counter, i64> = Counter::ALL.iter().map(|c| (*c, 0)).collect();
+        let mut bump = |c: Counter, by: i64| *after.entry(c).or_default() += by;
+        // Seats: booked and reserved now; holds live now.
+        let mut live = LiveHolds::new();
+        for section in &event.sections {
+            for seat in self.section_seats(&event.id, &section.id).await? {
+                match seat.state {
+                    evently_core::SeatState::Booked { .. } => bump(Counter::Sold, 1),
+                    evently_core::SeatState::Reserved => bump(Counter::Reserved, 1),
+                    evently_core::SeatState::Held {
+                        hold_id,
+                        hold_expires_at,
+                        ..
+                    } if hold_expires_at > now.timestamp() => {
+                        let e = live.entry(hold_id).or_insert((0, hold_expires_at));
+                        e.0 += 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Bookings: every one confirmed counts as a sale, the cancelled ones
+        // as cancellations with their refunds.
+        let bookings = self.event_bookings(&event.id).await?;
+        for b in &bookings {
+            bump(Counter::Bookings, 1);
+            bump(Counter::SalesCents, b.total_price.cents());
+            if b.status == evently_core::BookingStatus::Cancelled {
+                bump(Counter::Cancellations, 1);
+                bump(
+                    Counter::RefundsCents,
+                    b.refund_amount.unwrap_or_default().cents(),
+                );
+            }
+        }
+        // The waitlist: entries waiting, and the one offer each entry got.
+        for entry in self.event_entries(&event.id).await? {
+            if entry.status == evently_core::EntryStatus::Waiting {
+                bump(Counter::WaitlistWaiting, 1);
+            }
+            let Some(token) = &entry.claim_token else {
+                continue;
+            };
+            let Some(offer) = self.get_offer(token).await? else {
+                continue;
+            };
+            bump(Counter::OffersMade, 1);
+            match offer.status {
+                evently_core::OfferStatus::Taken => bump(Counter::OffersTaken, 1),
+                evently_core::OfferStatus::Expired => bump(Counter::OffersExpired, 1),
+                evently_core::OfferStatus::Withdrawn => bump(Counter::OffersWithdrawn, 1),
+                evently_core::OfferStatus::Open => {}
+            }
+        }
+        Ok((after, live))
+    }
+
+    /// Rebuilds an event's analytics from its items, for when the stream
+    /// consumer lost records (their retries exhausted): counters from the
+    /// seats, bookings, waitlist entries and offers as they are now, and
+    /// the live-hold markers from the seats held right now. Run it while
+    /// the event is quiet: changes the stream has not yet delivered would
+    /// be counted twice (once here, once when they arrive).
+    pub async fn recount_analytics(
+        &self,
+        event: &Event,
+        now: DateTime<Utc>,
+    ) -> Result<Recount, StoreError> {
+        let (pk, _) = keys::event(&event.id);
+        let before = match self
+            .get_item((pk.clone(), keys::ANALYTICS_SK.to_owned()))
+            .await?
+        {
+            Some(item) => counters_of(&item)?.counts,
+            None => BTreeMap::new(),
+        };
+        let (after, live) = self.count_analytics(event, now).await?;
+        // Markers: exactly one per hold live now.
+        let markers_query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::event_live_holds(&event.id)))
+            .consistent_read(true);
+        let mut markers_removed = 0;
+        let mut kept = std::collections::BTreeSet::new();
+        for item in self.query_all(markers_query).await? {
+            let sk = attr_s(&item, keys::SK)?.to_owned();
+            let hold_id = sk
+                .split_once('#')
+                .map(|(_, h)| h.to_owned())
+                .unwrap_or_default();
+            let expires = attr_n(&item, "expires_at").unwrap_or(0);
+            if live.get(&hold_id).is_some_and(|(_, exp)| *exp == expires) {
+                kept.insert(hold_id);
+            } else if expires > now.timestamp() {
+                // A marker of a hold that ended: it would count seats that
+                // are no longer held.
+                self.delete_item((keys::event_live_holds(&event.id), sk))
+                    .await?;
+                markers_removed += 1;
+            }
+        }
+        let mut markers_added = 0;
+        for (hold_id, (seats, expires_at)) in &live {
+            if kept.contains(hold_id) {
+                continue;
+            }
+            let (mpk, msk) = held_key(&event.id, *expires_at, hold_id);
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item(keys::PK, s(mpk))
+                .item(keys::SK, s(msk))
+                .item("entity", s("live_hold"))
+                .item("seats", n(seats))
+                .item("expires_at", n(expires_at))
+                .item(keys::TTL, n(expires_at + HELD_MARKER_GRACE_SECS))
+                .send()
+                .await?;
+            markers_added += 1;
+        }
+        // The counters, as absolute values.
+        let expr = Counter::ALL
+            .iter()
+            .map(|c| format!("#{0} = :{0}", c.attribute()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(keys::ANALYTICS_SK))
+            .update_expression(format!("SET {expr}"))
+            .condition_expression("attribute_exists(PK)");
+        for c in Counter::ALL {
+            update = update
+                .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
+                .expression_attribute_values(
+                    format!(":{}", c.attribute()),
+                    n(after.get(&c).copied().unwrap_or(0)),
+                );
+        }
+        update.send().await?;
+        Ok(Recount {
+            before,
+            after,
+            markers_added,
+            markers_removed,
+        })
+    }
+}

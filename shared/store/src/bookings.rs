@@ -143,6 +143,13 @@ impl Store {
         }
     }
 
+    /// Every booking of an event, confirmed or cancelled (from an index: a
+    /// moment behind the latest change).
+    pub async fn event_bookings(&self, event_id: &str) -> Result<Vec<Booking>, StoreError> {
+        self.query_as(self.index_query(keys::GSI2, keys::event_bookings(event_id)))
+            .await
+    }
+
     /// A user's bookings, newest first.
     pub async fn user_bookings(&self, user_id: &str) -> Result<Vec<Booking>, StoreError> {
         let query = self

@@ -23,7 +23,7 @@ mod waitlist;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
-pub use analytics::{Applicable, EventCounters};
+pub use analytics::{Applicable, EventCounters, LiveHolds, Recount};
 pub use bookings::{CancelOutcome, ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::{is_transient, StoreError};
@@ -117,6 +117,31 @@ impl Store {
             .into_iter()
             .map(|item| serde_dynamo::from_item(item).map_err(StoreError::from))
             .collect()
+    }
+
+    /// Every item a query matches that reads as `T`; an item that does not
+    /// is logged and left out, so one corrupt record cannot stop a job that
+    /// works through the rest (the sweeper's due lists).
+    pub(crate) async fn query_readable<T: serde::de::DeserializeOwned>(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(self
+            .query_all(query)
+            .await?
+            .into_iter()
+            .filter_map(|item| {
+                let key = (
+                    attr_s(&item, keys::PK).unwrap_or_default().to_owned(),
+                    attr_s(&item, keys::SK).unwrap_or_default().to_owned(),
+                );
+                serde_dynamo::from_item(item)
+                    .map_err(|e| {
+                        tracing::error!(pk = %key.0, sk = %key.1, error = %e, "unreadable item skipped");
+                    })
+                    .ok()
+            })
+            .collect())
     }
 
     /// How many items a query (with `Select::Count`) matches, over all pages.
@@ -219,7 +244,8 @@ pub mod aws {
         Client::from_conf(dynamodb_config(sdk).build())
     }
 
-    fn dynamodb_config(sdk: &SdkConfig) -> aws_sdk_dynamodb::config::Builder {
+    /// The configuration behind `dynamodb`, to add interceptors to.
+    pub fn dynamodb_config(sdk: &SdkConfig) -> aws_sdk_dynamodb::config::Builder {
         use aws_sdk_dynamodb::operation::{
             delete_item::DeleteItemError, put_item::PutItemError, update_item::UpdateItemError,
         };
@@ -236,6 +262,12 @@ pub mod aws {
     /// longer than in AWS (5 s): the local endpoint answers one request at a
     /// time, so under a rush a request can wait behind hundreds of others.
     pub fn local_sdk_config(endpoint: &str) -> SdkConfig {
+        local_sdk_config_timeouts(endpoint, 5_000, 15_000)
+    }
+
+    /// `local_sdk_config` with these timeouts (tests that inject late
+    /// answers cut attempts short).
+    pub fn local_sdk_config_timeouts(endpoint: &str, attempt_ms: u64, call_ms: u64) -> SdkConfig {
         use aws_config::{BehaviorVersion, Region};
         use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
         SdkConfig::builder()
@@ -250,7 +282,7 @@ pub mod aws {
                 "evently-local",
             )))
             .retry_config(retry_config())
-            .timeout_config(timeout_config(5_000, 15_000))
+            .timeout_config(timeout_config(attempt_ms, call_ms))
             .build()
     }
 

@@ -318,7 +318,9 @@ impl Store {
 
     /// Open offers whose time ran out by `now`.
     pub async fn offers_due(&self, now: DateTime<Utc>) -> Result<Vec<Offer>, StoreError> {
-        let offers: Vec<Offer> = self.query_as(self.due_query(OPEN_OFFERS, now)).await?;
+        let offers: Vec<Offer> = self
+            .query_readable(self.due_query(OPEN_OFFERS, now))
+            .await?;
         Ok(offers
             .into_iter()
             .filter(|o| o.status == OfferStatus::Open)
@@ -330,7 +332,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<Notification>, StoreError> {
-        self.query_as(self.due_query(PENDING_NOTIFICATIONS, now))
+        self.query_readable(self.due_query(PENDING_NOTIFICATIONS, now))
             .await
     }
 
@@ -415,6 +417,6 @@ impl Store {
 
     /// Refunds owed whose next attempt is due by `now`.
     pub async fn refunds_due(&self, now: DateTime<Utc>) -> Result<Vec<RefundDue>, StoreError> {
-        self.query_as(self.due_query(REFUNDS_DUE, now)).await
+        self.query_readable(self.due_query(REFUNDS_DUE, now)).await
     }
 }

@@ -183,6 +183,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<PaymentAttempt>, StoreError> {
-        self.query_as(self.due_query(OPEN_ATTEMPTS, now)).await
+        self.query_readable(self.due_query(OPEN_ATTEMPTS, now))
+            .await
     }
 }

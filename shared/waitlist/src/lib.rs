@@ -244,6 +244,9 @@ impl Engine {
                 {
                     Some((token, note)) => {
                         done.offers.push(token);
+                        // A crash here leaves the email pending: the
+                        // sweeper sends it once its lease lapses.
+                        self.crash.hit("worker.after_offer");
                         self.deliver(note).await?;
                     }
                     None => {
@@ -351,6 +354,11 @@ impl Engine {
             return Ok(note.status);
         }
         let claimed = note.attempts;
+        // A crash here leaves the attempt claimed but unsent: the claim
+        // lapses and the email goes out once. (A crash between the send and
+        // the record below would send it twice: SES takes no idempotency
+        // key, so that window is kept as small as one write.)
+        self.crash.hit("email.before_send");
         match self.mailer.send(&to, &mail).await {
             Ok(message_id) => {
                 note.status = NotificationStatus::Sent;
