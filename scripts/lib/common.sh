@@ -7,6 +7,22 @@ cd "$ROOT"
 # One target directory shared by every clone on this machine: CI's fresh
 # clone then reuses what earlier builds compiled (the AWS SDK takes minutes).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/evently/target}"
+
+# A trap of sharing it: cargo names a workspace crate's build by name and
+# version, not by the clone it came from, and judges it fresh by the times
+# of the source files it was built from — another clone's. So after clone B
+# builds, clone A can silently link B's code. Whenever the last build came
+# from another clone, mark this clone's sources as changed (third-party
+# crates stay shared; only the workspace's own crates rebuild).
+claim_target_dir() {
+  local stamp="$CARGO_TARGET_DIR/.evently-built-from"
+  mkdir -p "$CARGO_TARGET_DIR"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$ROOT" ]; then
+    git -C "$ROOT" ls-files -z -- '*.rs' '*Cargo.toml' '*.html' '*.txt' 2>/dev/null \
+      | (cd "$ROOT" && xargs -0 -r touch)
+    echo "$ROOT" >"$stamp"
+  fi
+}
 VENV="$ROOT/.venv"
 
 # Never let a local run reach a real AWS account.
@@ -19,6 +35,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 ensure_rust() {
   command -v cargo >/dev/null || die "cargo is not installed: install Rust with rustup first (https://rustup.rs)"
+  claim_target_dir
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt >/dev/null
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy >/dev/null
 }

@@ -181,6 +181,7 @@ impl Stack {
     }
 
     pub async fn start_opts(opts: Options) -> Stack {
+        quiet_injected_crashes();
         // RUST_LOG=info shows what the handlers and event sources did.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -611,6 +612,28 @@ impl Stack {
             .map(|e| e.id.clone())
             .unwrap_or_else(|| panic!("no seeded event {name}"))
     }
+}
+
+/// Injected crashes are panics on purpose (see `evently_core::CrashPoints`):
+/// one line each in the test output instead of a backtrace.
+fn quiet_injected_crashes() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if msg.starts_with("injected crash at ") {
+                eprintln!("({msg})");
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Status and JSON body; asserts problem+json on every error status.

@@ -7,8 +7,10 @@
 //! crash) leaves its claim behind; once the lease has passed, a retry with
 //! the same key and request takes over and is told it is `recovering`: the
 //! work may be partly done, and the handler must find out rather than
-//! assume. Every write is conditioned on the owner, so a request that
-//! outlived its lease cannot overwrite its successor's answer.
+//! assume. A request that failed on our side (a 5xx: its outcome unknown)
+//! gives its claim up at once, and the retry is recovering too. Every write
+//! is conditioned on the owner, so a request that outlived its lease cannot
+//! overwrite its successor's answer.
 
 use chrono::{DateTime, Utc};
 
@@ -77,7 +79,7 @@ impl Store {
             .item(keys::TTL, n(now_s + IDEMPOTENCY_WINDOW_SECS))
             // Free: never used, used longer ago than the window (TTL may
             // not have deleted it yet), or claimed by a request with the
-            // same body whose lease ran out.
+            // same body that gave up or whose lease ran out.
             .condition_expression(
                 "attribute_not_exists(PK) OR created_at_epoch < :cutoff \
                  OR (#state = :in_progress AND lease_until < :now AND request_hash = :hash)",
@@ -160,19 +162,23 @@ impl Store {
         }
     }
 
-    /// Forgets a key whose work failed on our side, so a retry can redo it
-    /// (unless another request owns it by now).
+    /// Gives up the key after work that failed on our side: the lease ends
+    /// now, so a retry may start at once, and it is told it is recovering
+    /// (the failed attempt may have done part of the work). Nothing when
+    /// another request owns the key by now.
     pub async fn abandon_idempotent(&self, claim: &Claim<'_>) -> Result<(), StoreError> {
         let (pk, sk) = keys::idempotency(claim.scope, claim.key);
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
+            .update_expression("SET lease_until = :gone")
             .condition_expression("#owner = :me")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":me", s(claim.owner))
+            .expression_attribute_values(":gone", n(0))
             .send()
             .await;
         match result {
