@@ -113,11 +113,16 @@ async fn main() -> Result<(), Error> {
     if args.command != "serve" {
         return Err(format!("unknown command `{}`: serve or seed", args.command).into());
     }
-    let app: &'static App = Box::leak(Box::new(App::new(
-        store,
-        secret.as_bytes(),
-        Config::from_env(),
-    )?));
+    // The signing key is read from the local Secrets Manager, as the
+    // functions read theirs in AWS.
+    let aws = evently_store::aws::local_sdk_config(&endpoint);
+    let arn = provision::signing_key_secret(&aws, &template, &table, &secret).await?;
+    let mut app = App::new(store, secret.as_bytes(), Config::from_env())?;
+    app.tokens = evently_http::TokenService::from_secrets_manager(
+        aws_sdk_secretsmanager::Client::new(&aws),
+        arn,
+    );
+    let app: &'static App = Box::leak(Box::new(app));
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let (bound, server) = start_gateway(app, &template, addr, &endpoint).await?;
     let settings = evently_local::EventSettings::from_env(format!("http://{bound}"));

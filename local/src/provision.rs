@@ -147,3 +147,39 @@ pub async fn delete_table(client: &Client, name: &str) -> Result<(), ProvisionEr
         Err(e) => Err(aws(e)),
     }
 }
+
+/// Creates the template's JWT signing key secret (`<prefix>-JwtSigningKey`)
+/// in the local endpoint holding `{"kid": "local", "key": <secret>}`, unless
+/// it exists; returns its ARN. In AWS, CloudFormation generates the key.
+pub async fn signing_key_secret(
+    aws: &aws_config::SdkConfig,
+    template: &crate::template::Template,
+    prefix: &str,
+    secret: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let id = template
+        .secrets
+        .iter()
+        .find(|s| s.as_str() == "JwtSigningKey")
+        .ok_or("template.yaml has no JwtSigningKey secret")?;
+    let sm = aws_sdk_secretsmanager::Client::new(aws);
+    let name = format!("{prefix}-{id}");
+    let value = serde_json::json!({"kid": "local", "key": secret}).to_string();
+    match sm
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.arn().unwrap_or_default().to_owned()),
+        Err(_) => Ok(sm
+            .describe_secret()
+            .secret_id(&name)
+            .send()
+            .await?
+            .arn()
+            .unwrap_or_default()
+            .to_owned()),
+    }
+}

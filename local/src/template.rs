@@ -34,6 +34,8 @@ pub struct Template {
     /// Each function's timeout in seconds (its own, or the Globals one), by
     /// binary name.
     pub timeouts: std::collections::HashMap<String, u64>,
+    /// Secrets Manager secrets (logical ids).
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +76,7 @@ impl Template {
         let mut buses = Vec::new();
         let mut archives = Vec::new();
         let mut timeouts = std::collections::HashMap::new();
+        let mut secrets = Vec::new();
         let global_timeout = doc
             .get("Globals")
             .and_then(|g| g.get("Function"))
@@ -125,6 +128,7 @@ impl Template {
                     queues.push((id, res.get("Properties").cloned().unwrap_or(Value::Null)));
                 }
                 Some("AWS::Events::EventBus") => buses.push(id),
+                Some("AWS::SecretsManager::Secret") => secrets.push(id),
                 Some("AWS::Events::Archive") => {
                     let days = res
                         .get("Properties")
@@ -148,6 +152,7 @@ impl Template {
             buses,
             archives,
             timeouts,
+            secrets,
         })
     }
 

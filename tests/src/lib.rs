@@ -493,6 +493,7 @@ impl Stack {
             .app
             .tokens
             .issue(&user, self.app.clock.now(), 3600)
+            .await
             .expect("token");
         (user.id, token)
     }

@@ -391,3 +391,82 @@ async fn a_registration_key_keeps_no_password_hash_or_token_and_replays_with_a_f
     other["password"] = json!("another long pw");
     assert_eq!(send(other, "reg-1").await.0, 422);
 }
+
+#[tokio::test]
+async fn rotating_the_signing_key_in_secrets_manager_logs_nobody_out() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("endpoint");
+    let sm = aws_sdk_secretsmanager::Client::new(&evently_store::aws::local_sdk_config(&endpoint));
+    let name = format!("jwt-{}", evently_core::new_id());
+    let key = |kid: &str| {
+        json!({"kid": kid, "key": format!("{kid}-secret-of-at-least-thirty-two-bytes")}).to_string()
+    };
+    sm.create_secret()
+        .name(&name)
+        .secret_string(key("k1"))
+        .send()
+        .await
+        .expect("secret");
+    let service = || {
+        evently_http::TokenService::from_secrets_manager(sm.clone(), name.clone())
+            .refreshing_after(std::time::Duration::ZERO)
+    };
+    let user = evently_core::User {
+        id: evently_core::new_id(),
+        email: "rot@example.com".into(),
+        name: "Rot".into(),
+        role: evently_core::Role::Customer,
+    };
+    let now = chrono::Utc::now();
+    // A container that started before the rotation, and its token.
+    let old = service();
+    let before = old.issue(&user, now, 3600).await.expect("issue");
+    assert_eq!(
+        jsonwebtoken::decode_header(&before)
+            .expect("header")
+            .kid
+            .as_deref(),
+        Some("k1")
+    );
+
+    sm.put_secret_value()
+        .secret_id(&name)
+        .secret_string(key("k2"))
+        .send()
+        .await
+        .expect("rotate");
+    // A container started after it signs with the new key ...
+    let new = service();
+    let after = new.issue(&user, now, 3600).await.expect("issue");
+    assert_eq!(
+        jsonwebtoken::decode_header(&after)
+            .expect("header")
+            .kid
+            .as_deref(),
+        Some("k2")
+    );
+    // ... and both tokens are good everywhere: the new container knows the
+    // previous key, the old one learns the new key from the unknown kid.
+    assert_eq!(new.verify(&before).await.expect("old token").sub, user.id);
+    assert_eq!(old.verify(&after).await.expect("new token").sub, user.id);
+    // A second rotation retires k1: its tokens stop working.
+    sm.put_secret_value()
+        .secret_id(&name)
+        .secret_string(key("k3"))
+        .send()
+        .await
+        .expect("rotate again");
+    let newest = service();
+    assert!(newest.verify(&before).await.is_err());
+    assert!(newest.verify(&after).await.is_ok());
+    // A token naming a key that never existed is refused.
+    let forged = encode(
+        &Header {
+            kid: Some("k9".into()),
+            ..Header::default()
+        },
+        &json!({"sub": user.id, "role": "customer", "iat": now.timestamp(), "exp": now.timestamp() + 60, "iss": "evently", "aud": "evently-api"}),
+        &EncodingKey::from_secret(b"k9-secret-of-at-least-thirty-two-bytes"),
+    )
+    .expect("encode");
+    assert!(newest.verify(&forged).await.is_err());
+}

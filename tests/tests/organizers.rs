@@ -304,7 +304,10 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
         .await;
     assert_eq!(line["entries"][0]["status"], "waiting", "{line}");
     assert_eq!(line["entries"][0]["position"], 1);
-    assert_eq!(line["entries"][0]["user_id"], who(&stack, &dan).as_str());
+    assert_eq!(
+        line["entries"][0]["user_id"],
+        who(&stack, &dan).await.as_str()
+    );
 
     // Published: the seating and terms are what people bought.
     let (status, body) = stack
@@ -344,7 +347,7 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     let ann_email = stack
         .app
         .store
-        .get_user(&who(&stack, &ann))
+        .get_user(&who(&stack, &ann).await)
         .await
         .expect("read")
         .expect("ann")
@@ -352,7 +355,7 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     let dan_email = stack
         .app
         .store
-        .get_user(&who(&stack, &dan))
+        .get_user(&who(&stack, &dan).await)
         .await
         .expect("read")
         .expect("dan")
@@ -439,8 +442,8 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
 }
 
 /// The user id inside one of our test tokens.
-fn who(stack: &Stack, token: &str) -> String {
-    stack.app.tokens.verify(token).expect("token").sub
+async fn who(stack: &Stack, token: &str) -> String {
+    stack.app.tokens.verify(token).await.expect("token").sub
 }
 
 #[tokio::test]

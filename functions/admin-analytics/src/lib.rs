@@ -107,7 +107,7 @@ fn figures<'a>(all: impl IntoIterator<Item = &'a EventCounters>) -> Figures {
 }
 
 async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     let now = app.clock.now();
     match req.path_parameters().first("event_id") {
         Some(id) => {

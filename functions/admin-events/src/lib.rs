@@ -22,7 +22,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     let event_id = req.path_parameters().first("event_id").map(str::to_owned);
     let waitlist = req
         .uri()

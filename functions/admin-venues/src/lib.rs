@@ -35,7 +35,7 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
 }
 
 async fn create(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     // A retried POST with the same Idempotency-Key makes one template.
     idempotent(app, &req, &claims.sub, |_| make(app, &req, &claims.sub)).await
 }
@@ -48,20 +48,20 @@ async fn make(app: &App, req: &Request, owner: &str) -> Result<Response<Body>, A
 }
 
 async fn list(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     let venues = app.store.owner_venues(&claims.sub).await?;
     let views: Vec<VenueView> = venues.iter().map(|v| VenueView::of(v, false)).collect();
     ok(&json!({ "venues": views }))
 }
 
 async fn get(app: &App, req: Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     let venue = owned_venue(app, &claims, id).await?;
     ok(&json!({ "venue": VenueView::of(&venue, true) }))
 }
 
 async fn replace(app: &App, req: Request, id: &str) -> Result<Response<Body>, ApiError> {
-    let claims = organizer(app, &req)?;
+    let claims = organizer(app, &req).await?;
     let current = owned_venue(app, &claims, id).await?;
     let input: VenueInput = json_body(&req)?;
     let venue = input.into_template(

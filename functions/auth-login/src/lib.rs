@@ -38,7 +38,7 @@ async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     };
     match account {
         Some((user, hash)) if verify_password(&creds.password, &hash) => {
-            ok(&Session::issue(app, user)?)
+            ok(&Session::issue(app, user).await?)
         }
         other => {
             if other.is_none() {

@@ -32,7 +32,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req)?;
+    let claims = app.tokens.authenticate(&req).await?;
     idempotent(app, &req, &claims.sub, |attempt| {
         book(app, &req, &claims.sub, attempt.recovering)
     })

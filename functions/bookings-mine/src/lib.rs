@@ -10,7 +10,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn mine(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req)?;
+    let claims = app.tokens.authenticate(&req).await?;
     let bookings = app.store.user_bookings(&claims.sub).await?;
     let views: Vec<BookingView> = bookings.iter().map(BookingView::from).collect();
     ok(&json!({ "bookings": views }))

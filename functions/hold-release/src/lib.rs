@@ -18,7 +18,7 @@ fn no_content() -> Response<Body> {
 }
 
 async fn release(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req)?;
+    let claims = app.tokens.authenticate(&req).await?;
     let hold_id = path_param(&req, "hold_id")?;
     // Two rounds: if the hold changes under us (it expired, or a confirm won
     // the race), read it again and answer for what it became.

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    evently_http::serve(offers_get::handler).await
+    evently_http::serve_public(offers_get::handler).await
 }

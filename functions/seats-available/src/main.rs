@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    evently_http::serve(seats_available::handler).await
+    evently_http::serve_public(seats_available::handler).await
 }

@@ -51,7 +51,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn hold_seats(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req)?;
+    let claims = app.tokens.authenticate(&req).await?;
     idempotent(app, &req, &claims.sub, |_| place(app, &req, &claims.sub)).await
 }
 

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    evently_http::serve(venue_layout::handler).await
+    evently_http::serve_public(venue_layout::handler).await
 }

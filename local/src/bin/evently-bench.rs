@@ -142,6 +142,7 @@ async fn user_with_role(
     let token = app
         .tokens
         .issue(&user, app.clock.now(), 3600)
+        .await
         .map_err(|e| e.to_string())?;
     Ok((user.id, token))
 }

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::{ApiError, App, Claims, Request};
 
 /// The caller, if they organize: customers get 403 on every admin route.
-pub fn organizer(app: &App, req: &Request) -> Result<Claims, ApiError> {
-    let claims = app.tokens.authenticate(req)?;
+pub async fn organizer(app: &App, req: &Request) -> Result<Claims, ApiError> {
+    let claims = app.tokens.authenticate(req).await?;
     match claims.role {
         Role::Organizer | Role::Admin => Ok(claims),
         Role::Customer => Err(ApiError::Forbidden(

@@ -112,17 +112,31 @@ impl App {
         }
     }
 
-    /// From the Lambda environment: `TABLE_NAME`, `JWT_SECRET`, and the AWS
-    /// SDK's own variables (`AWS_ENDPOINT_URL` points it at the local stack).
-    pub async fn from_env() -> Result<Self, String> {
+    /// From the Lambda environment: `TABLE_NAME`, the signing keys'
+    /// Secrets Manager secret `JWT_SECRET_ARN` (read on first use), and the
+    /// AWS SDK's own variables (`AWS_ENDPOINT_URL` points it at the local
+    /// stack). `tokens: false` for functions that take no token: they get
+    /// no key and never ask Secrets Manager (nor may they, by IAM).
+    pub async fn from_env(tokens: bool) -> Result<Self, String> {
         let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-        let secret = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is not set")?;
         let aws = evently_store::aws::load().await;
         let store = Store::new(evently_store::aws::dynamodb(&aws), table);
-        let mut app = Self::new(store, secret.as_bytes(), Config::from_env())?;
-        app.payments = evently_payments::provider_from_env();
-        app.crash = Arc::new(CrashPoints::from_env());
-        Ok(app)
+        let tokens = match tokens {
+            false => TokenService::none(),
+            true => {
+                let arn =
+                    std::env::var("JWT_SECRET_ARN").map_err(|_| "JWT_SECRET_ARN is not set")?;
+                TokenService::from_secrets_manager(aws_sdk_secretsmanager::Client::new(&aws), arn)
+            }
+        };
+        Ok(Self {
+            store,
+            tokens,
+            clock: Arc::new(SystemClock),
+            payments: evently_payments::provider_from_env(),
+            crash: Arc::new(CrashPoints::from_env()),
+            config: Config::from_env(),
+        })
     }
 }
 

@@ -1,5 +1,7 @@
 //! Passwords (argon2id) and access tokens (HS256 JWTs with issuer, audience,
-//! subject, role, issued-at and expiry; anything else is refused).
+//! subject, role, issued-at and expiry, and a key id; anything else is
+//! refused). In AWS the signing keys live in Secrets Manager and rotate
+//! without logging anyone out (see `TokenService`, docs/operations.md).
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -10,6 +12,9 @@ use evently_core::{Role, User};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use crate::ApiError;
 
@@ -26,37 +31,139 @@ pub struct Claims {
     pub aud: String,
 }
 
+/// One signing key: its id (`kid` in every token's header) and secret.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub secret: Vec<u8>,
+}
+
+impl SigningKey {
+    /// A secret as Secrets Manager holds it: `{"kid": "...", "key": "..."}`
+    /// (a bare string is one key with kid `default`). At least 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (kid, secret) = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.is_object() => (
+                v["kid"].as_str().unwrap_or("default").to_owned(),
+                v["key"]
+                    .as_str()
+                    .ok_or("signing key secret has no `key`")?
+                    .to_owned(),
+            ),
+            _ => ("default".to_owned(), text.to_owned()),
+        };
+        if secret.len() < 32 {
+            return Err("a JWT signing key must be at least 32 bytes".into());
+        }
+        Ok(Self {
+            kid,
+            secret: secret.into_bytes(),
+        })
+    }
+}
+
+/// Where the keys come from: fixed (tests, the local stack without
+/// Secrets Manager) or a Secrets Manager secret whose AWSCURRENT version
+/// signs and whose AWSPREVIOUS version still verifies, so tokens signed
+/// before a rotation stay valid until they expire.
+enum KeySource {
+    Fixed,
+    SecretsManager {
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: String,
+    },
+}
+
+struct Keys {
+    signing: SigningKey,
+    verifying: HashMap<String, DecodingKey>,
+    fetched: std::time::Instant,
+}
+
+/// Issues and checks access tokens. With Secrets Manager the keys are read
+/// on first use (not at cold start: a function that never sees a token
+/// never asks), and read again — at most every few seconds — when a token
+/// names a key this container has not seen (a rotation that happened after
+/// it started).
 pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    source: KeySource,
+    keys: RwLock<Option<Arc<Keys>>>,
     validation: Validation,
+    /// How soon an unknown `kid` may make this container read the keys
+    /// again (so random kids cannot turn into a flood of reads).
+    refresh_after: std::time::Duration,
 }
 
 impl TokenService {
+    /// One fixed key (kid `default`), at least 32 bytes.
     pub fn new(secret: &[u8]) -> Result<Self, String> {
-        if secret.len() < 32 {
-            return Err("JWT_SECRET must be at least 32 bytes".into());
-        }
+        let key = SigningKey::parse(std::str::from_utf8(secret).map_err(|e| e.to_string())?)?;
+        Ok(Self::with_keys(KeySource::Fixed, Some(keys_of(key, None))))
+    }
+
+    /// Keys from a Secrets Manager secret (`JWT_SECRET_ARN`).
+    pub fn from_secrets_manager(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
+        Self::with_keys(KeySource::SecretsManager { client, secret_id }, None)
+    }
+
+    /// No keys at all: for functions that answer without a token (the
+    /// catalog, claim links). Any token check there is a 401.
+    pub fn none() -> Self {
+        Self::with_keys(KeySource::Fixed, None)
+    }
+
+    fn with_keys(source: KeySource, keys: Option<Keys>) -> Self {
         // Only HS256: a token claiming `none` or any other algorithm fails.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.leeway = 5;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Self {
+            source,
+            keys: RwLock::new(keys.map(Arc::new)),
             validation,
-        })
+            refresh_after: std::time::Duration::from_secs(5),
+        }
+    }
+
+    /// Sets how soon an unknown `kid` may trigger another read of the keys.
+    pub fn refreshing_after(mut self, after: std::time::Duration) -> Self {
+        self.refresh_after = after;
+        self
+    }
+
+    fn cached(&self) -> Option<Arc<Keys>> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The keys, fetched if never fetched (or, with `refresh`, fetched
+    /// again if the last fetch is older than a minute).
+    async fn keys(&self, refresh: bool) -> Result<Arc<Keys>, ApiError> {
+        let cached = self.cached();
+        if let Some(k) = &cached {
+            if !refresh || k.fetched.elapsed() < self.refresh_after {
+                return Ok(k.clone());
+            }
+        }
+        let KeySource::SecretsManager { client, secret_id } = &self.source else {
+            return cached.ok_or_else(|| {
+                ApiError::Unauthorized("this route does not take access tokens".into())
+            });
+        };
+        let fetched = Arc::new(fetch_keys(client, secret_id).await?);
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(fetched.clone());
+        Ok(fetched)
     }
 
     /// A signed access token for `user`, valid for `ttl_secs` from `now`.
-    pub fn issue(
+    pub async fn issue(
         &self,
         user: &User,
         now: DateTime<Utc>,
         ttl_secs: i64,
     ) -> Result<String, ApiError> {
+        let keys = self.keys(false).await?;
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
@@ -65,25 +172,42 @@ impl TokenService {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing token: {e}")))
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(keys.signing.kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(&keys.signing.secret),
+        )
+        .map_err(|e| ApiError::Internal(format!("signing token: {e}")))
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let invalid = || ApiError::Unauthorized("the access token is not valid".into());
+        let kid = jsonwebtoken::decode_header(token)
+            .map_err(|_| invalid())?
+            .kid
+            .unwrap_or_else(|| "default".into());
+        let mut keys = self.keys(false).await?;
+        if !keys.verifying.contains_key(&kid) {
+            keys = self.keys(true).await?;
+        }
+        let key = keys.verifying.get(&kid).ok_or_else(invalid)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
-                let why = match e.kind() {
-                    ErrorKind::ExpiredSignature => "the access token has expired; log in again",
-                    _ => "the access token is not valid",
-                };
-                ApiError::Unauthorized(why.into())
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => {
+                        ApiError::Unauthorized("the access token has expired; log in again".into())
+                    }
+                    _ => invalid(),
+                }
             })
     }
 
     /// The caller's claims from `Authorization: Bearer <token>`.
-    pub fn authenticate(&self, req: &Request) -> Result<Claims, ApiError> {
+    pub async fn authenticate(&self, req: &Request) -> Result<Claims, ApiError> {
         let header = req
             .headers()
             .get("authorization")
@@ -97,8 +221,53 @@ impl TokenService {
                 "send Authorization: Bearer <access token>".into(),
             ));
         }
-        self.verify(token.trim())
+        self.verify(token.trim()).await
     }
+}
+
+fn keys_of(signing: SigningKey, previous: Option<SigningKey>) -> Keys {
+    let mut verifying = HashMap::new();
+    for k in previous.iter().chain(std::iter::once(&signing)) {
+        verifying.insert(k.kid.clone(), DecodingKey::from_secret(&k.secret));
+    }
+    Keys {
+        signing,
+        verifying,
+        fetched: std::time::Instant::now(),
+    }
+}
+
+/// AWSCURRENT signs; AWSPREVIOUS (if the secret was ever rotated) still
+/// verifies.
+async fn fetch_keys(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<Keys, ApiError> {
+    let version = |stage: &'static str| {
+        let req = client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage);
+        async move { req.send().await }
+    };
+    let unavailable = |e: String| {
+        tracing::error!(error = %e, "JWT signing key not readable");
+        ApiError::unavailable("the service is starting up; try again in a moment")
+    };
+    let current = version("AWSCURRENT").await.map_err(|e| {
+        unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+    })?;
+    let current =
+        SigningKey::parse(current.secret_string().unwrap_or_default()).map_err(unavailable)?;
+    let previous = match version("AWSPREVIOUS").await {
+        Ok(v) => SigningKey::parse(v.secret_string().unwrap_or_default()).ok(),
+        Err(e) => {
+            // Never rotated: there is no previous version.
+            tracing::debug!(error = %aws_sdk_secretsmanager::error::DisplayErrorContext(e), "no previous signing key");
+            None
+        }
+    };
+    Ok(keys_of(current, previous))
 }
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {

@@ -17,4 +17,4 @@ pub use app::{App, Config};
 pub use auth::{Claims, TokenService};
 pub use lambda_http::{Body, Request, Response};
 pub use problem::ApiError;
-pub use runtime::{reply, serve, Handler, Reply};
+pub use runtime::{reply, serve, serve_public, Handler, Reply};

@@ -61,8 +61,18 @@ pub async fn run(app: &'static App, handler: Handler, req: Request) -> Response<
 /// The body of every function's `main`: JSON logs, clients built once, then
 /// the Lambda runtime loop.
 pub async fn serve(handler: Handler) -> Result<(), lambda_http::Error> {
+    serve_with(handler, true).await
+}
+
+/// `serve` for a function that takes no access token (the catalog, claim
+/// links): it holds no signing key.
+pub async fn serve_public(handler: Handler) -> Result<(), lambda_http::Error> {
+    serve_with(handler, false).await
+}
+
+async fn serve_with(handler: Handler, tokens: bool) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
+    let app: &'static App = Box::leak(Box::new(App::from_env(tokens).await?));
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, Infallible>(run(app, handler, req).await)
     }))

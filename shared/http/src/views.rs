@@ -17,9 +17,9 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn issue(app: &App, user: User) -> Result<Self, ApiError> {
+    pub async fn issue(app: &App, user: User) -> Result<Self, ApiError> {
         let ttl = app.config.access_token_ttl_secs;
-        let access_token = app.tokens.issue(&user, app.clock.now(), ttl)?;
+        let access_token = app.tokens.issue(&user, app.clock.now(), ttl).await?;
         Ok(Self {
             user,
             access_token,
