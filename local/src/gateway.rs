@@ -89,7 +89,10 @@ impl Router {
     }
 
     /// The most specific route for the path (literal segments beat
-    /// parameters, as in API Gateway), or the methods the path does serve.
+    /// parameters, as in API Gateway), or the methods the path does serve:
+    /// those of its most specific route template, as an OpenAPI reader
+    /// resolves a path (so `/bookings/confirm` allows POST, though a GET there
+    /// would reach `/bookings/{booking_id}` and find no such booking).
     fn find(
         &self,
         method: &str,
@@ -97,7 +100,7 @@ impl Router {
     ) -> Result<(Handler, HashMap<String, String>), Vec<String>> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut best: Option<(&Bound, HashMap<String, String>)> = None;
-        let mut allowed = Vec::new();
+        let mut allowed: Vec<(usize, String)> = Vec::new();
         for route in &self.routes {
             if route.segments.len() != parts.len() {
                 continue;
@@ -119,7 +122,7 @@ impl Router {
             if !matched {
                 continue;
             }
-            allowed.push(route.method.clone());
+            allowed.push((route.literal_count, route.method.clone()));
             if route.method != method && route.method != "ANY" {
                 continue;
             }
@@ -130,7 +133,14 @@ impl Router {
                 best = Some((route, params));
             }
         }
-        best.map(|(r, p)| (r.handler, p)).ok_or(allowed)
+        let specific = allowed.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        best.map(|(r, p)| (r.handler, p)).ok_or_else(|| {
+            allowed
+                .into_iter()
+                .filter(|(n, _)| *n == specific)
+                .map(|(_, m)| m)
+                .collect()
+        })
     }
 }
 
