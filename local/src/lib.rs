@@ -10,6 +10,7 @@
 //! Event sources (stream, SQS, schedule, TTL, mailbox) join `gateway` as
 //! background pollers with the waitlist issue.
 
+pub mod bench;
 pub mod events;
 pub mod functions;
 pub mod gateway;
@@ -197,7 +198,7 @@ pub async fn start_event_sources_with(
 ) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
     let aws = aws.clone();
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let ses = aws_sdk_ses::Client::new(&aws);
+    let ses = evently_notify::ses_client(&aws);
     let table = app.store.table().to_owned();
     let mut queues = events::provision_queues(&sqs, template, &table).await?;
     if settings.verify_sender {

@@ -43,6 +43,10 @@ pub struct Stack {
     pub sender: String,
     /// Every DynamoDB request sent, when the options asked for it.
     pub requests: RequestLog,
+    /// The same table through a client of its own with the local stack's
+    /// patient timeouts: for a test's own reads, never faulted by its
+    /// attempt timeout while the endpoint is busy.
+    pub oracle: Store,
 }
 
 /// The DynamoDB requests a client sent: operation (`X-Amz-Target`) and JSON
@@ -212,6 +216,7 @@ impl Stack {
         evently_local::provision::create_table(&client, &template.tables[0], &table)
             .await
             .expect("create table");
+        let oracle = Store::new(evently_store::aws::local_client(&endpoint), table.clone());
         let store = Store::new(client, table);
         let seeded = match opts.seed {
             Some(size) => seed(&store, chrono::Utc::now(), size).await.expect("seed"),
@@ -272,6 +277,7 @@ impl Stack {
             ledger,
             sender: opts.sender,
             requests,
+            oracle,
         }
     }
 

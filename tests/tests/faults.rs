@@ -113,7 +113,7 @@ async fn ledger_is_true(stack: &Stack, event_ids: &[&str]) {
     let ledger = stack.ledger();
     let mut bookings = Vec::new();
     for id in event_ids {
-        bookings.extend(stack.app.store.event_bookings(id).await.expect("bookings"));
+        bookings.extend(stack.oracle.event_bookings(id).await.expect("bookings"));
     }
     let mut by_payment: HashMap<&str, &evently_core::Booking> = HashMap::new();
     let mut seats: HashMap<String, &str> = HashMap::new();
@@ -963,4 +963,46 @@ async fn without_a_payment_provider_confirm_is_503_and_nothing_is_booked() {
         .await
         .expect("read")
         .is_none());
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_came_too_late_is_not_mistaken_for_someone_elses() {
+    // The endpoint applies the write and answers after the SDK gave up; the
+    // SDK's retry then meets the write's own result. A conditional write
+    // must see that it landed, not report a conflict (or a 500).
+    let stack = stack(None).await;
+    let (org_id, org) = stack.organizer("Org").await;
+    let late_put =
+        json!([{"fault": "timeout", "operations": ["PutItem"], "count": 1, "delay_ms": 1300}]);
+    stack.faults(21, late_put.clone()).await;
+    let venue = json!({"name": "Late Hall", "city": "Oslo",
+        "sections": [{"id": "A", "name": "A", "rows": 1, "seats_per_row": 2, "default_price": "10.00"}]});
+    let (status, created) = stack
+        .send_as(Method::POST, &org, "/api/v1/admin/venues", Some(&venue))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, venues) = stack
+        .send_as(Method::GET, &org, "/api/v1/admin/venues", None)
+        .await;
+    assert_eq!(venues["venues"].as_array().map(Vec::len), Some(1));
+
+    let event = stack.event_with(&org_id, 1, 2, "10.00", "USD").await;
+    stack.faults(22, late_put).await;
+    let (status, body) = stack
+        .send_as(
+            Method::PATCH,
+            &org,
+            &format!("/api/v1/admin/events/{}", event.id),
+            Some(&json!({"status": "cancelled"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["event"]["status"], "cancelled");
+    let injected: u64 = stack
+        .injected()
+        .await
+        .get("dynamodb:PutItem:timeout")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    assert!(injected >= 2, "both late answers happened");
 }

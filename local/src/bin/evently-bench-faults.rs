@@ -22,18 +22,6 @@ use serde_json::{json, Value};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// About a quarter of the table's requests fail one way or another.
-fn storm() -> Value {
-    json!([
-        {"fault": "throttle", "rate": 0.08},
-        {"fault": "provisioned", "rate": 0.04},
-        {"fault": "conflict", "rate": 0.10},
-        {"fault": "internal", "rate": 0.04},
-        {"fault": "timeout", "rate": 0.02, "delay_ms": 3300},
-        {"service": "ses", "fault": "throttle", "rate": 0.25}
-    ])
-}
-
 struct Outcome {
     booked: Option<String>,
     retries: usize,
@@ -143,7 +131,7 @@ async fn on_sale(
     }
     let before = injected(&http, endpoint).await?;
     if faults {
-        let rules: Vec<Value> = storm()
+        let rules: Vec<Value> = evently_local::bench::storm(3_300)
             .as_array()
             .cloned()
             .unwrap_or_default()
@@ -238,22 +226,7 @@ async fn on_sale(
 }
 
 async fn user(app: &App, name: &str, role: evently_core::Role) -> Result<(String, String), Error> {
-    let id = evently_core::new_id();
-    let user = evently_core::User {
-        id: id.clone(),
-        email: format!("{name}.{}@bench.test", id[16..].to_lowercase()),
-        name: name.to_owned(),
-        role,
-    };
-    app.store
-        .create_user(&user, "-", "2026-01-01T00:00:00Z")
-        .await?;
-    let token = app
-        .tokens
-        .issue(&user, app.clock.now(), 3600)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((id, token))
+    evently_local::bench::user_with_token(app, name, role).await
 }
 
 /// A published event of one section `A`: 4 rows of 25 seats at 50.00.

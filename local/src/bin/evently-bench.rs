@@ -130,21 +130,7 @@ async fn user_with_role(
     name: &str,
     role: evently_core::Role,
 ) -> Result<(String, String), Error> {
-    let user = evently_core::User {
-        id: evently_core::new_id(),
-        email: format!("{name}@bench.test"),
-        name: name.into(),
-        role,
-    };
-    app.store
-        .create_user(&user, "not-a-password-hash", "2026-01-01T00:00:00Z")
-        .await?;
-    let token = app
-        .tokens
-        .issue(&user, app.clock.now(), 3600)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((user.id, token))
+    evently_local::bench::user_with_token(app, name, role).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {

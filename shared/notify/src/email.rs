@@ -119,6 +119,30 @@ pub struct Mailer {
     sender: String,
 }
 
+/// An SES client that waits for a slow send instead of sending again. SES
+/// takes no idempotency key: an attempt cut off by a timeout may still go
+/// out, and the SDK's retry would send the email twice. So an attempt may
+/// take `SES_ATTEMPT_TIMEOUT_MS` (10 s; SES answers in a fraction of a
+/// second), while throttling and 5xx answers — which send nothing — are
+/// still retried.
+pub fn ses_client(sdk: &aws_config::SdkConfig) -> aws_sdk_ses::Client {
+    let attempt = std::env::var("SES_ATTEMPT_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &u64| *v > 0)
+        .unwrap_or(10_000);
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_millis(attempt))
+        .operation_timeout(std::time::Duration::from_millis(attempt * 2))
+        .build();
+    aws_sdk_ses::Client::from_conf(
+        aws_sdk_ses::config::Builder::from(sdk)
+            .timeout_config(timeouts)
+            .build(),
+    )
+}
+
 impl Mailer {
     pub fn new(client: aws_sdk_ses::Client, sender: impl Into<String>) -> Self {
         Self {

@@ -10,6 +10,7 @@ pub use aws_sdk_eventbridge::Client as EventBridgeClient;
 pub use aws_sdk_sqs::Client as SqsClient;
 pub use bus::{Bus, BusError};
 pub use email::{
-    render_cancellation, render_offer, CancellationEmail, Mailer, OfferEmail, Rendered, SendError,
+    render_cancellation, render_offer, ses_client, CancellationEmail, Mailer, OfferEmail, Rendered,
+    SendError,
 };
 pub use queue::{Queue, QueueError};

@@ -12,9 +12,10 @@
 //! is conditioned on the owner, so a request that outlived its lease cannot
 //! overwrite its successor's answer.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use crate::tx::{n, s};
+use crate::tx::{n, s, written};
 use crate::{attr_n, attr_s, keys, Store, StoreError};
 
 pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
@@ -44,17 +45,6 @@ pub struct Claim<'a> {
     pub request_hash: &'a str,
 }
 
-fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> bool {
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
 impl Store {
     pub async fn begin_idempotent(
         &self,
@@ -62,57 +52,56 @@ impl Store {
         now: DateTime<Utc>,
         lease_secs: i64,
     ) -> Result<Begin, StoreError> {
-        let (pk, sk) = keys::idempotency(claim.scope, claim.key);
+        let key = keys::idempotency(claim.scope, claim.key);
         let now_s = now.timestamp();
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item(keys::PK, s(&pk))
-            .item(keys::SK, s(&sk))
-            .item("entity", s("idempotency"))
-            .item("request_hash", s(claim.request_hash))
-            .item("state", s("in_progress"))
-            .item("owner", s(claim.owner))
-            .item("created_at_epoch", n(now_s))
-            .item("lease_until", n(now_s + lease_secs))
-            .item(keys::TTL, n(now_s + IDEMPOTENCY_WINDOW_SECS))
-            // Free: never used, used longer ago than the window (TTL may
-            // not have deleted it yet), or claimed by a request with the
-            // same body that gave up or whose lease ran out.
-            .condition_expression(
-                "attribute_not_exists(PK) OR created_at_epoch < :cutoff \
-                 OR (#state = :in_progress AND lease_until < :now AND request_hash = :hash)",
-            )
-            .expression_attribute_names("#state", "state")
+        // A fresh claim: the key was never used, or longer ago than the
+        // window (TTL may not have deleted the record yet).
+        let fresh = self
+            .claim_put(claim, now_s, lease_secs, false)
+            .condition_expression("attribute_not_exists(PK) OR created_at_epoch < :cutoff")
             .expression_attribute_values(":cutoff", n(now_s - IDEMPOTENCY_WINDOW_SECS))
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .expression_attribute_values(":now", n(now_s))
-            .expression_attribute_values(":hash", s(claim.request_hash))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                let recovering = out.attributes().is_some_and(|old| {
-                    attr_s(old, "state").ok() == Some("in_progress")
-                        && attr_n(old, "created_at_epoch").unwrap_or(0)
-                            >= now_s - IDEMPOTENCY_WINDOW_SECS
-                });
-                return Ok(Begin::Started { recovering });
-            }
-            Err(e) if is_conditional(&e) => {}
-            Err(e) => return Err(e.into()),
+        if written(fresh)? {
+            return Ok(Begin::Started { recovering: false });
         }
-        let Some(item) = self.get_item((pk, sk)).await? else {
-            // Abandoned between our write and read: the caller may retry.
+        let mut item = self.get_item(key.clone()).await?;
+        // Taking over from a request with the same body that gave up (a
+        // 5xx) or whose lease ran out: conditioned on that very request
+        // still holding it, so of two retries only one takes over.
+        if let Some(held) = &item {
+            let lapsed = attr_s(held, "state").ok() == Some("in_progress")
+                && attr_n(held, "lease_until").unwrap_or(i64::MAX) < now_s
+                && attr_s(held, "request_hash").ok() == Some(claim.request_hash);
+            if lapsed {
+                let takeover = self
+                    .claim_put(claim, now_s, lease_secs, true)
+                    .condition_expression("#owner = :previous AND lease_until < :now")
+                    .expression_attribute_names("#owner", "owner")
+                    .expression_attribute_values(
+                        ":previous",
+                        s(attr_s(held, "owner").unwrap_or_default()),
+                    )
+                    .expression_attribute_values(":now", n(now_s))
+                    .send()
+                    .await;
+                if written(takeover)? {
+                    return Ok(Begin::Started { recovering: true });
+                }
+                item = self.get_item(key).await?;
+            }
+        }
+        let Some(item) = item else {
+            // Gone between our write and read: the caller may retry.
             return Ok(Begin::InProgress {
                 retry_after_secs: 1,
             });
         };
         if attr_s(&item, "owner").ok() == Some(claim.owner) {
-            // Our own write, answered late and retried by the SDK.
-            return Ok(Begin::Started { recovering: false });
+            // Our own write, answered late and retried by the SDK: the
+            // record says whether it was a takeover.
+            let recovering = matches!(item.get("recovering"), Some(AttributeValue::Bool(true)));
+            return Ok(Begin::Started { recovering });
         }
         if attr_s(&item, "request_hash")? != claim.request_hash {
             return Ok(Begin::Mismatch);
@@ -127,6 +116,30 @@ impl Store {
             status: attr_n(&item, "status")? as u16,
             body: attr_s(&item, "body")?.to_owned(),
         })
+    }
+
+    /// The record of a claim in progress (its condition still to add).
+    fn claim_put(
+        &self,
+        claim: &Claim<'_>,
+        now_s: i64,
+        lease_secs: i64,
+        recovering: bool,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        let (pk, sk) = keys::idempotency(claim.scope, claim.key);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item("entity", s("idempotency"))
+            .item("request_hash", s(claim.request_hash))
+            .item("state", s("in_progress"))
+            .item("owner", s(claim.owner))
+            .item("recovering", AttributeValue::Bool(recovering))
+            .item("created_at_epoch", n(now_s))
+            .item("lease_until", n(now_s + lease_secs))
+            .item(keys::TTL, n(now_s + IDEMPOTENCY_WINDOW_SECS))
     }
 
     /// Records the answer. Does nothing when another request has taken the
@@ -155,11 +168,7 @@ impl Store {
             .expression_attribute_values(":me", s(claim.owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        written(result).map(drop)
     }
 
     /// Gives up the key after work that failed on our side: the lease ends
@@ -181,10 +190,6 @@ impl Store {
             .expression_attribute_values(":gone", n(0))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        written(result).map(drop)
     }
 }

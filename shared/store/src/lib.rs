@@ -79,6 +79,21 @@ impl Store {
         }
     }
 
+    /// Whether the table holds exactly `item` now. After a conditional
+    /// write fails its condition this tells "someone else changed it" from
+    /// "our own write landed, its answer was lost and the SDK's retry met
+    /// it" (a timeout after the write was applied).
+    pub(crate) async fn holds(&self, item: &Item) -> Result<bool, StoreError> {
+        let (Ok(pk), Ok(sk)) = (attr_s(item, keys::PK), attr_s(item, keys::SK)) else {
+            return Ok(false);
+        };
+        Ok(self
+            .get_item((pk.to_owned(), sk.to_owned()))
+            .await?
+            .as_ref()
+            == Some(item))
+    }
+
     /// A transaction item that writes `item` only if nothing has its key.
     pub(crate) fn put_new_tx(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = aws_sdk_dynamodb::types::Put::builder()

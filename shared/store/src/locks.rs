@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::tx::{n, put_outcome, s};
+use crate::tx::{n, s, written};
 use crate::{keys, Store, StoreError};
 
 impl Store {
@@ -31,7 +31,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK) OR lease_until < :now OR holder = :me")
             .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":me", s(owner));
-        put_outcome(put.send().await)
+        written(put.send().await)
     }
 
     /// Gives lock `name` back, if `owner` still holds it.
@@ -47,15 +47,6 @@ impl Store {
             .expression_attribute_values(":me", s(owner))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
+        written(result).map(drop)
     }
 }

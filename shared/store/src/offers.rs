@@ -13,7 +13,7 @@ use evently_core::{
 };
 
 use crate::holds::{hold_item, release_seat_items, SeatRelease};
-use crate::tx::{build_err, committed, n, put_outcome, s};
+use crate::tx::{build_err, committed, n, s, written};
 use crate::waitlist::entry_transition;
 use crate::{keys, Store, StoreError};
 
@@ -177,13 +177,7 @@ impl Store {
                 .expression_attribute_values(":reserved", s("reserved"))
                 .send()
                 .await;
-            match result {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(e.into()),
-            }
+            written(result)?;
         }
         Ok(())
     }
@@ -355,7 +349,7 @@ impl Store {
                 .set_item(Some(item.clone()))
                 .condition_expression("attempts = :read")
                 .expression_attribute_values(":read", n(read_attempts));
-            async move { put_outcome(put.send().await) }
+            async move { written(put.send().await) }
         })
         .await
     }
@@ -412,7 +406,7 @@ impl Store {
             .condition_expression("attribute_exists(PK)")
             .send()
             .await;
-        put_outcome(result).map(drop)
+        written(result).map(drop)
     }
 
     /// Refunds owed whose next attempt is due by `now`.

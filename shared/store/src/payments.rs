@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use evently_core::{AttemptStatus, PaymentAttempt};
 
 use crate::offers::due_key;
-use crate::tx::{build_err, n, put_outcome, s};
+use crate::tx::{build_err, n, s, written};
 use crate::{keys, Store, StoreError};
 
 /// GSI2 partition of attempts not yet settled, by when they may be.
@@ -47,17 +47,17 @@ impl Store {
         attempt: &PaymentAttempt,
     ) -> Result<PaymentAttempt, StoreError> {
         let item = attempt_item(attempt)?;
-        let written = crate::retry::retrying("begin_payment", || {
+        let created = crate::retry::retrying("begin_payment", || {
             let put = self
                 .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
                 .condition_expression("attribute_not_exists(PK)");
-            async move { put_outcome(put.send().await) }
+            async move { written(put.send().await) }
         })
         .await?;
-        if written {
+        if created {
             return Ok(attempt.clone());
         }
         match self
@@ -166,16 +166,7 @@ impl Store {
             .expression_attribute_values(":error", s(error))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":charging", s("charging"));
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
+        written(update.send().await).map(drop)
     }
 
     /// Open attempts whose request should have finished by `now`.

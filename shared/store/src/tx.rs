@@ -131,22 +131,21 @@ pub(crate) async fn committed(
     }
 }
 
-/// A conditional PutItem's outcome: true when written, false when its
-/// condition failed, an error for anything else.
-pub(crate) fn put_outcome(
-    result: Result<
-        aws_sdk_dynamodb::operation::put_item::PutItemOutput,
-        SdkError<
-            aws_sdk_dynamodb::operation::put_item::PutItemError,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >,
-) -> Result<bool, crate::StoreError> {
+/// A conditional single-item write's outcome: true when written, false
+/// when its condition failed, an error (transient or not) for anything
+/// else. For any operation (put, update, delete).
+pub(crate) fn written<O, E>(
+    result: Result<O, SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>,
+) -> Result<bool, crate::StoreError>
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
+{
     match result {
         Ok(_) => Ok(true),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+                .and_then(|se| se.code())
+                .is_some_and(|c| c == "ConditionalCheckFailedException") =>
         {
             Ok(false)
         }

@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use evently_core::{Event, EventStatus, Seating, VenueTemplate};
 
-use crate::tx::{n, put_outcome, s};
+use crate::tx::{n, s, written};
 use crate::{keys, Store, StoreError};
 
 /// Why a conditional event write did not happen.
@@ -34,7 +34,7 @@ impl Store {
             .expression_attribute_values(":owner", s(&venue.owner_id))
             .send()
             .await;
-        put_outcome(result)
+        written(result)
     }
 
     /// An organizer's venue templates, oldest first.
@@ -81,9 +81,10 @@ impl Store {
         if publishing {
             req = req.expression_attribute_values(":ready", s("ready"));
         }
+        let item = event_item(event)?;
         let result = req
             .table_name(&self.table)
-            .set_item(Some(event_item(event)?))
+            .set_item(Some(item.clone()))
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status_str(read.status)))
@@ -91,16 +92,9 @@ impl Store {
             .expression_attribute_values(":runs", n(read.cancel_runs))
             .send()
             .await;
-        let result = match result {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                return Err(EventWriteError::Changed)
-            }
-            other => other,
-        };
-        result.map_err(StoreError::from)?;
+        if !written(result)? && !self.holds(&item).await? {
+            return Err(EventWriteError::Changed);
+        }
         if event.status == EventStatus::Published || read.status != event.status {
             // The analytics item mirrors capacity and status for overviews.
             crate::analytics::sync_analytics(self, event).await?;
@@ -150,19 +144,14 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_item(Some(item.clone()))
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::AlreadyExists(id.to_owned()))
-            }
-            Err(e) => Err(e.into()),
+        if written(result)? || self.holds(&item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists(id.to_owned()))
         }
     }
 }

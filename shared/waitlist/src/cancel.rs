@@ -110,13 +110,15 @@ impl Engine {
                     .map(|id| self.cancel_one_booking(&event.id, id, now)),
             )
             .await;
+            let mut notes = Vec::new();
             for outcome in done {
-                if let Some((refunded, sent)) = outcome? {
+                if let Some((refunded, note)) = outcome? {
                     report.bookings_cancelled += 1;
                     report.refunded = report.refunded + refunded;
-                    report.emails_sent += usize::from(sent);
+                    notes.push(note);
                 }
             }
+            report.emails_sent += self.deliver_each(notes).await?;
         }
 
         let entries = self.store.active_entries(&event.id).await?;
@@ -131,18 +133,36 @@ impl Engine {
                     .map(|entry| self.close_one_entry(&event.id, entry, now)),
             )
             .await;
+            let mut notes = Vec::new();
             for outcome in done {
-                if let Some(sent) = outcome? {
+                if let Some(note) = outcome? {
                     report.entries_closed += 1;
-                    report.emails_sent += usize::from(sent);
+                    notes.push(note);
                 }
             }
+            report.emails_sent += self.deliver_each(notes).await?;
         }
         report.finished = true;
         tracing::info!(event = %event.id, bookings = report.bookings_cancelled,
             refunded = %report.refunded, entries = report.entries_closed,
             emails = report.emails_sent, "event cancellation finished");
         Ok(report)
+    }
+
+    /// Sends the emails of a chunk one after another. The changes were made
+    /// concurrently, but an email is only ever in flight alone: a crash
+    /// (this invocation dying) can then catch at most one email between
+    /// its send and the record that it went out — the one email that may
+    /// go out twice, since SES takes no idempotency key. An email whose
+    /// send fails stays pending; the sweeper retries it.
+    async fn deliver_each(&self, notes: Vec<Notification>) -> Result<usize, EngineError> {
+        let mut sent = 0;
+        for note in notes {
+            if self.deliver(note).await? == NotificationStatus::Sent {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 
     async fn continue_later(
@@ -156,14 +176,15 @@ impl Engine {
         Ok(report)
     }
 
-    /// Refunds and cancels one booking, writing its email with the change,
-    /// then sends it. None when it was not (or no longer) confirmed.
+    /// Cancels one booking with its refund owed and its email recorded in
+    /// the same transaction, then refunds; returns the refund and the
+    /// email to send. None when it was not (or no longer) confirmed.
     async fn cancel_one_booking(
         &self,
         event_id: &str,
         booking_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Money, bool)>, EngineError> {
+    ) -> Result<Option<(Money, Notification)>, EngineError> {
         let Some(booking) = self.store.get_booking(booking_id).await? else {
             return Ok(None);
         };
@@ -201,19 +222,18 @@ impl Engine {
         if let Some(owed) = &owed {
             self.cashier().refund_owed(owed).await?;
         }
-        // One that fails stays pending; the sweeper retries it.
-        let sent = self.deliver(n).await? == NotificationStatus::Sent;
-        Ok(Some((booking.total_price, sent)))
+        Ok(Some((booking.total_price, n)))
     }
 
     /// Closes one entry still in line (withdrawing its open offer), with
-    /// its email; None when it had already left the line.
+    /// its email recorded in the same transaction; returns the email to
+    /// send, None when it had already left the line.
     async fn close_one_entry(
         &self,
         event_id: &str,
         entry: &WaitlistEntry,
         now: DateTime<Utc>,
-    ) -> Result<Option<bool>, EngineError> {
+    ) -> Result<Option<Notification>, EngineError> {
         let n = note(
             kind::WAITLIST_CLOSED,
             format!("closed-{}", entry.id),
@@ -250,6 +270,6 @@ impl Engine {
         if !closed {
             return Ok(None);
         }
-        Ok(Some(self.deliver(n).await? == NotificationStatus::Sent))
+        Ok(Some(n))
     }
 }

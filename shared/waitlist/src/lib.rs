@@ -150,7 +150,7 @@ impl Engine {
         let aws = evently_store::aws::load().await;
         Ok(Self {
             store: Store::new(evently_store::aws::dynamodb(&aws), table),
-            mailer: Mailer::new(aws_sdk_ses::Client::new(&aws), sender),
+            mailer: Mailer::new(evently_notify::ses_client(&aws), sender),
             clock: Arc::new(evently_core::SystemClock),
             payments: evently_payments::provider_from_env(),
             crash: Arc::new(evently_core::CrashPoints::from_env()),
@@ -378,6 +378,9 @@ impl Engine {
             }
         }
         if !self.store.save_notification(&note, claimed).await? {
+            // Another sender claimed it after this attempt's lease ran out:
+            // a send that took longer than the lease (it may go out twice).
+            tracing::warn!(notification = %note.id, kind = %note.kind, "notification claimed by another sender during this attempt");
             return Ok(note.status);
         }
         if note.status == NotificationStatus::Failed {
