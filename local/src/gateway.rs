@@ -29,6 +29,8 @@ struct Bound {
     segments: Vec<Segment>,
     handler: Handler,
     literal_count: usize,
+    /// The function's timeout from template.yaml: the request's budget.
+    timeout: std::time::Duration,
 }
 
 enum Segment {
@@ -52,6 +54,7 @@ impl Router {
     pub fn new(
         routes: &[Route],
         handlers: &[(&'static str, Handler)],
+        timeouts: &HashMap<String, u64>,
     ) -> Result<Self, UnknownFunction> {
         let by_name: HashMap<&str, Handler> = handlers.iter().copied().collect();
         let mut bound = Vec::new();
@@ -83,6 +86,9 @@ impl Router {
                 segments,
                 handler,
                 literal_count,
+                timeout: std::time::Duration::from_secs(
+                    timeouts.get(&r.function).copied().unwrap_or(3),
+                ),
             });
         }
         Ok(Self { routes: bound })
@@ -97,7 +103,7 @@ impl Router {
         &self,
         method: &str,
         path: &str,
-    ) -> Result<(Handler, HashMap<String, String>), Vec<String>> {
+    ) -> Result<(Handler, HashMap<String, String>, std::time::Duration), Vec<String>> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut best: Option<(&Bound, HashMap<String, String>)> = None;
         let mut allowed: Vec<(usize, String)> = Vec::new();
@@ -134,7 +140,7 @@ impl Router {
             }
         }
         let specific = allowed.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        best.map(|(r, p)| (r.handler, p)).ok_or_else(|| {
+        best.map(|(r, p)| (r.handler, p, r.timeout)).ok_or_else(|| {
             allowed
                 .into_iter()
                 .filter(|(n, _)| *n == specific)
@@ -197,7 +203,7 @@ impl Gateway {
             }
             return dev(self.app).await;
         }
-        let (handler, params) = match self.router.find(parts.method.as_str(), &path) {
+        let (handler, params, timeout) = match self.router.find(parts.method.as_str(), &path) {
             Ok(found) => found,
             Err(allowed) if !allowed.is_empty() => {
                 let err =
@@ -243,7 +249,7 @@ impl Gateway {
             .with_path_parameters(params)
             .with_query_string_parameters(query)
             .with_request_context(RequestContext::ApiGatewayV2(context));
-        to_hyper(evently_http::runtime::run(self.app, handler, req).await)
+        to_hyper(evently_http::runtime::run(self.app, handler, req, timeout).await)
     }
 }
 

@@ -34,7 +34,11 @@ pub async fn start_gateway(
     addr: SocketAddr,
     aws_endpoint: &str,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Box<dyn std::error::Error + Send + Sync>> {
-    let router = gateway::Router::new(&template.routes, &functions::http_handlers())?;
+    let router = gateway::Router::new(
+        &template.routes,
+        &functions::http_handlers(),
+        &template.timeouts,
+    )?;
     let mut dev: HashMap<String, gateway::DevRoute> = HashMap::new();
     let routes = template.routes.len();
     dev.insert(

@@ -28,7 +28,7 @@ fn storm() -> Value {
 async fn stack() -> Stack {
     let stack = Stack::start_opts(Options {
         config: Config {
-            request_budget_ms: 5_000,
+            request_budget_ms: Some(5_000),
             payment_settle_secs: 10,
             ..Config::default()
         },

@@ -25,7 +25,7 @@ fn sender() -> String {
 /// Short budgets, so the tests see leases and settlements come due.
 fn config() -> Config {
     Config {
-        request_budget_ms: 4_000,
+        request_budget_ms: Some(4_000),
         payment_settle_secs: 5,
         ..Config::default()
     }

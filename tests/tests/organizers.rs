@@ -1060,3 +1060,69 @@ async fn once_the_organizer_cancels_customers_cannot_cancel_under_the_policy() {
         "left for the job"
     );
 }
+
+#[tokio::test]
+async fn seats_too_many_for_one_request_are_written_over_several_and_nothing_is_lost() {
+    // A request budget of 4 s: a step of 1,000 seats starts only with 3 s
+    // left, so each request writes a step or two, says so, and the next
+    // one resumes.
+    let stack = Stack::start_with(
+        None,
+        evently_http::Config {
+            request_budget_ms: Some(4_000),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, org) = stack.organizer("Big").await;
+    let venue = json!({"name": "Long Hall", "city": "Porto", "sections": [
+        {"id": "A", "name": "Stalls", "rows": 50, "seats_per_row": 100, "default_price": "12.00"}]});
+    let (status, created) = stack
+        .send_as(Method::POST, &org, "/api/v1/admin/venues", Some(&venue))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let venue_id = created["venue"]["id"].as_str().expect("id");
+    let (status, event) = stack
+        .send_as(
+            Method::POST,
+            &org,
+            "/api/v1/admin/events",
+            Some(&event_body(&stack, venue_id, "Long night", "12.00")),
+        )
+        .await;
+    assert_eq!(status, 201, "{event}");
+    assert_eq!(
+        event["event"]["seating"], "materialising",
+        "2,500 seats do not fit one request"
+    );
+    let id = event["event"]["id"].as_str().expect("id").to_owned();
+    let mut patches = 0;
+    let published = loop {
+        patches += 1;
+        let (status, body) = stack
+            .send_as(
+                Method::PATCH,
+                &org,
+                &format!("/api/v1/admin/events/{id}"),
+                Some(&json!({"status": "published"})),
+            )
+            .await;
+        match status {
+            200 => break body,
+            503 if patches < 10 => continue,
+            _ => panic!("{status} {body}"),
+        }
+    };
+    assert_eq!(published["event"]["status"], "published");
+    assert!(
+        patches >= 2,
+        "the publish needed more than one request: {patches}"
+    );
+    let (_, avail) = stack
+        .get(&format!("/api/v1/events/{id}/seats/available"), None)
+        .await;
+    assert_eq!(
+        avail["total_available"], 5000,
+        "every seat written once resumed"
+    );
+}

@@ -110,6 +110,13 @@ async fn patch(
     if current.status == EventStatus::Draft && current.seating == Seating::Materialising {
         // New prices, or an earlier run that did not finish.
         current = materialise(app, &current).await?;
+        if current.seating == Seating::Materialising && transition == Transition::Publish {
+            // Out of time with seats still to write: this request's edits
+            // are saved; the same PATCH again carries on from here.
+            return Err(ApiError::unavailable(
+                "the event's seats are still being written; send this PATCH again to continue",
+            ));
+        }
     }
     if transition == Transition::Publish {
         if current.total_seats() == 0 {

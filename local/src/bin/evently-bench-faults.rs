@@ -293,7 +293,7 @@ async fn main() -> Result<(), Error> {
         Store::new(client, table.clone()),
         b"bench-signing-key-of-at-least-32-bytes",
         Config {
-            request_budget_ms: 8_000,
+            request_budget_ms: Some(8_000),
             payment_settle_secs: 10,
             ..Config::default()
         },

@@ -91,6 +91,40 @@ impl Api {
         .await
     }
 
+    /// A hold as a real client sends it: with an Idempotency-Key, retried
+    /// after `Retry-After` while the answer is 503 (the local endpoint,
+    /// answering one request at a time, cannot serve hundreds of clients
+    /// within a function's timeout). Returns the last answer, the whole
+    /// time and the retries.
+    async fn hold_until_answered(
+        &self,
+        token: &str,
+        event: &str,
+        section: &str,
+        seats: &[String],
+        key: &str,
+    ) -> Result<(u16, serde_json::Value, Duration, usize), Error> {
+        let body = serde_json::json!({"event_id": event, "section_id": section, "seat_ids": seats});
+        let started = Instant::now();
+        let mut retries = 0;
+        loop {
+            let (status, answer, _) = self
+                .send(
+                    self.http
+                        .post(format!("{}/api/v1/seats/hold", self.base))
+                        .bearer_auth(token)
+                        .header("idempotency-key", key)
+                        .json(&body),
+                )
+                .await?;
+            if status != 503 || retries >= 50 {
+                return Ok((status, answer, started.elapsed(), retries));
+            }
+            retries += 1;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     async fn confirm(
         &self,
         token: &str,
@@ -375,17 +409,19 @@ async fn main() -> Result<(), Error> {
     }
     counter.take();
     let rush_started = Instant::now();
-    let attempts = rushers
-        .iter()
-        .map(|(_, token, seats)| api.hold(token, &arena.id, "FLOOR", seats));
+    let keys: Vec<String> = (0..rushers.len()).map(|i| format!("rush-{i}")).collect();
+    let attempts = rushers.iter().zip(&keys).map(|((_, token, seats), key)| {
+        api.hold_until_answered(token, &arena.id, "FLOOR", seats, key)
+    });
     let results = futures::future::join_all(attempts).await;
     let rush_secs = rush_started.elapsed().as_secs_f64();
     let rush_requests = counter.take();
     let mut hold_latency = Vec::new();
     let mut won: Vec<(usize, String)> = Vec::new();
-    let (mut conflicts, mut other) = (0, 0);
+    let (mut conflicts, mut other, mut retried) = (0, 0, 0);
     for (i, r) in results.into_iter().enumerate() {
-        let (status, body, took) = r?;
+        let (status, body, took, retries) = r?;
+        retried += retries;
         hold_latency.push(took);
         match status {
             201 => won.push((i, body["hold_id"].as_str().unwrap_or_default().to_owned())),
@@ -460,6 +496,7 @@ async fn main() -> Result<(), Error> {
     println!("| holds succeeded (201) | {} |", won.len());
     println!("| refused as taken (409) | {conflicts} |");
     println!("| other answers | {other} |");
+    println!("| 503 \"try again\" answers, retried by the clients | {retried} |");
     println!("| seats held by winners | {} |", seen.len());
     println!("| **oversold seats** | **{oversold}** |");
     println!(
@@ -631,12 +668,25 @@ async fn organizer_side(app: &'static App, api: &Api, endpoint: &str) -> Result<
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let (_, _, publish_time) = api
-        .send(patch(
-            &format!("/api/v1/admin/events/{big}"),
-            serde_json::json!({"status": "published"}),
-        ))
-        .await?;
+    // Publishing finishes writing the seats first; a PATCH that runs out of
+    // its function's time answers 503 and the next one resumes.
+    let mut publish_time = Duration::ZERO;
+    let mut publish_patches = 0;
+    loop {
+        let (status, body, took) = api
+            .send(patch(
+                &format!("/api/v1/admin/events/{big}"),
+                serde_json::json!({"status": "published"}),
+            ))
+            .await?;
+        publish_time += took;
+        publish_patches += 1;
+        match status {
+            200 => break,
+            503 if publish_patches < 20 => continue,
+            _ => return Err(format!("publish: {status} {body}").into()),
+        }
+    }
 
     // Analytics lag: a booking, then poll the analytics route until it
     // shows; over several bookings.
@@ -728,12 +778,12 @@ async fn organizer_side(app: &'static App, api: &Api, endpoint: &str) -> Result<
 |---|---|"
     );
     println!(
-        "| create an event on a 20,000-seat template (every seat written, 800 batch writes) | {:.1} s |",
+        "| create an event on a 20,000-seat template (201 within its function's 29 s; seats written in steps of 1,000) | {:.1} s |",
         create_time.as_secs_f64()
     );
     println!(
-        "| publish it | {:.0} ms |",
-        publish_time.as_secs_f64() * 1e3
+        "| publish it (the PATCHes finish writing the seats first: {publish_patches} PATCH(es)) | {:.1} s |",
+        publish_time.as_secs_f64()
     );
     println!(
         "| booking → analytics show it (stream lag), 10 bookings, p50 / max | {:.0} ms / {:.0} ms |",

@@ -69,10 +69,20 @@ impl From<EventWriteError> for ApiError {
     }
 }
 
+/// Seat positions written between two looks at the clock (and two
+/// progress records).
+const SEATS_PER_STEP: usize = 1_000;
+/// A step is only started with this much of the request's budget left.
+const STEP_TIME: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Writes every seat of a draft (batched, 25 per request) at its section's
-/// price, then marks the seating ready. Rewriting seats is harmless before
-/// publication, so an interrupted run is simply run again.
+/// price, then marks the seating ready. Works in steps of 1,000 seats,
+/// recording how far each section got, and stops before the request's
+/// deadline: it returns the event still `materialising`, and the next
+/// PATCH resumes where it stopped (rewriting a step is harmless before
+/// publication).
 pub async fn materialise(app: &App, event: &Event) -> Result<Event, ApiError> {
+    let progress = app.store.seating_progress(&event.id).await?;
     for section in &event.sections {
         let grid = event
             .layout
@@ -84,9 +94,21 @@ pub async fn materialise(app: &App, event: &Event) -> Result<Event, ApiError> {
                     section.id
                 ))
             })?;
-        app.store
-            .put_seats(&event.id, &grid.seats(), section.price)
-            .await?;
+        let seats = grid.seats();
+        let key = evently_store::progress_key(&section.id, section.price);
+        let mut done = progress.get(&key).copied().unwrap_or(0) as usize;
+        while done < seats.len() {
+            if evently_store::retry::remaining().is_some_and(|left| left < STEP_TIME) {
+                tracing::info!(event = %event.id, section = %section.id, done, "seats still to write; the next PATCH resumes");
+                return Ok(event.clone());
+            }
+            let step = &seats[done..(done + SEATS_PER_STEP).min(seats.len())];
+            app.store.put_seats(&event.id, step, section.price).await?;
+            done += step.len();
+            app.store
+                .record_seating_progress(&event.id, &section.id, section.price, done as u32)
+                .await?;
+        }
     }
     let mut ready = event.clone();
     ready.seating = Seating::Ready;

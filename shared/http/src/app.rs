@@ -15,9 +15,11 @@ pub struct Config {
     pub hold_ttl_secs: i64,
     /// Seats one user may hold at once per event, across their holds.
     pub max_held_seats_per_user: i64,
-    /// A request's time budget when the Lambda deadline is unknown (the
-    /// local gateway); in Lambda the invocation's own deadline counts.
-    pub request_budget_ms: u64,
+    /// A request's time budget outside Lambda, when set; otherwise the
+    /// local gateway gives each route its function's timeout from
+    /// template.yaml, as Lambda would. In Lambda the invocation's own
+    /// deadline counts.
+    pub request_budget_ms: Option<u64>,
     /// How long a payment attempt may stay open before the sweeper settles
     /// it as lost: longer than any request runs.
     pub payment_settle_secs: i64,
@@ -36,7 +38,7 @@ impl Default for Config {
             access_token_ttl_secs: 3600,
             hold_ttl_secs: 600,
             max_held_seats_per_user: 10,
-            request_budget_ms: 8_000,
+            request_budget_ms: None,
             payment_settle_secs: 60,
             login_failures_per_account: 5,
             login_failures_per_ip: 20,
@@ -60,7 +62,10 @@ impl Config {
             access_token_ttl_secs: num("ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_secs),
             hold_ttl_secs: num("HOLD_TTL_SECONDS", d.hold_ttl_secs),
             max_held_seats_per_user: num("MAX_HELD_SEATS_PER_USER", d.max_held_seats_per_user),
-            request_budget_ms: num("REQUEST_BUDGET_MS", d.request_budget_ms as i64) as u64,
+            request_budget_ms: std::env::var("REQUEST_BUDGET_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &u64| *v > 0),
             payment_settle_secs: num("PAYMENT_SETTLE_SECONDS", d.payment_settle_secs),
             login_failures_per_account: num(
                 "LOGIN_FAILURES_PER_ACCOUNT",

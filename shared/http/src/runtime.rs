@@ -28,26 +28,34 @@ where
 /// Time kept back from the invocation's deadline to answer in: a request
 /// that runs out of budget answers 503 itself rather than being killed by
 /// Lambda's timeout with nothing said.
-const ANSWER_MARGIN: Duration = Duration::from_millis(750);
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(750);
 
 /// When this request must have answered: the Lambda invocation's deadline
-/// less a margin, or (outside Lambda) `request_budget_ms` from now.
-pub fn deadline(app: &App, req: &Request) -> Instant {
-    match req.lambda_context_ref() {
-        Some(ctx) => {
+/// less a margin; outside Lambda, `request_budget_ms` from now if set,
+/// else `timeout` (the function's, from template.yaml) less the margin.
+pub fn deadline(app: &App, req: &Request, timeout: Duration) -> Instant {
+    match (req.lambda_context_ref(), app.config.request_budget_ms) {
+        (Some(ctx), _) => {
             let at = evently_store::retry::deadline_at(ctx.deadline());
             at.checked_sub(ANSWER_MARGIN).unwrap_or(at)
         }
-        None => Instant::now() + Duration::from_millis(app.config.request_budget_ms),
+        (None, Some(ms)) => Instant::now() + Duration::from_millis(ms),
+        (None, None) => Instant::now() + timeout.saturating_sub(ANSWER_MARGIN),
     }
 }
 
-/// Runs a handler within the request's budget. Retries of transient AWS
-/// failures stop before the deadline (see `evently_store::retry`), and a
-/// request still running at it is answered 503 "try again": every step
-/// is safe to interrupt, as a crash would.
-pub async fn run(app: &'static App, handler: Handler, req: Request) -> Response<Body> {
-    let deadline = deadline(app, &req);
+/// Runs a handler within the request's budget (`timeout`: the function's,
+/// used outside Lambda). Retries of transient AWS failures stop before the
+/// deadline (see `evently_store::retry`), and a request still running at
+/// it is answered 503 "try again": every step is safe to interrupt, as a
+/// crash would.
+pub async fn run(
+    app: &'static App,
+    handler: Handler,
+    req: Request,
+    timeout: Duration,
+) -> Response<Body> {
+    let deadline = deadline(app, &req, timeout);
     let work = evently_store::retry::within(deadline, handler(app, req));
     match tokio::time::timeout_at(deadline, work).await {
         Ok(resp) => resp,
@@ -73,8 +81,10 @@ pub async fn serve_public(handler: Handler) -> Result<(), lambda_http::Error> {
 async fn serve_with(handler: Handler, tokens: bool) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let app: &'static App = Box::leak(Box::new(App::from_env(tokens).await?));
+    // In Lambda the invocation's deadline decides; the timeout is unused.
+    let timeout = Duration::from_secs(900);
     lambda_http::run(service_fn(move |req: Request| async move {
-        Ok::<_, Infallible>(run(app, handler, req).await)
+        Ok::<_, Infallible>(run(app, handler, req, timeout).await)
     }))
     .await
 }

@@ -37,6 +37,11 @@ pub fn owner_events(owner: &str) -> String {
     format!("OWNER#{owner}#EVENTS")
 }
 
+/// How far a draft's seats are written, per section and price.
+pub fn seating_progress(event_id: &str) -> (String, String) {
+    (format!("EVENT#{event_id}"), "SEATING".into())
+}
+
 /// The analytics item of an event (PK `EVENT#<id>`).
 pub const ANALYTICS_SK: &str = "ANALYTICS";
 

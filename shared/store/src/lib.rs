@@ -30,7 +30,7 @@ pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
 pub use idempotency::{Begin, Claim};
 pub use seats::SEAT_FREE_FILTER;
-pub use seats::{StaleReservation, RESERVED_GRACE_SECS};
+pub use seats::{progress_key, StaleReservation, RESERVED_GRACE_SECS};
 pub use throttle::Limit;
 pub use venues::EventWriteError;
 pub use waitlist::JoinError;

@@ -43,6 +43,11 @@ pub(crate) fn reserved_index(
     )
 }
 
+/// The progress attribute of a section at a price.
+pub fn progress_key(section_id: &str, price: Money) -> String {
+    format!("{section_id}@{price}")
+}
+
 /// A seat left reserved past its grace period.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaleReservation {
@@ -164,6 +169,47 @@ impl Store {
                 tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
             }
         }
+        Ok(())
+    }
+
+    /// How many of a section's seat positions (in grid order) a draft's
+    /// materialisation has written at `price`: a run cut short by its
+    /// deadline resumes there. Progress at another price counts for
+    /// nothing (new prices rewrite every seat).
+    pub async fn seating_progress(
+        &self,
+        event_id: &str,
+    ) -> Result<HashMap<String, u32>, StoreError> {
+        let item = self.get_item(keys::seating_progress(event_id)).await?;
+        Ok(item
+            .unwrap_or_default()
+            .iter()
+            .filter(|(k, _)| k.contains('@'))
+            .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse().ok()?)))
+            .collect())
+    }
+
+    /// Records that the first `done` positions of a section are written at
+    /// `price`.
+    pub async fn record_seating_progress(
+        &self,
+        event_id: &str,
+        section_id: &str,
+        price: Money,
+        done: u32,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::seating_progress(event_id);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .update_expression("SET #at = :done, entity = :entity")
+            .expression_attribute_names("#at", progress_key(section_id, price))
+            .expression_attribute_values(":done", n(done))
+            .expression_attribute_values(":entity", s("seating_progress"))
+            .send()
+            .await?;
         Ok(())
     }
 
