@@ -1006,3 +1006,38 @@ async fn a_write_whose_answer_came_too_late_is_not_mistaken_for_someone_elses() 
         .unwrap_or(0);
     assert!(injected >= 2, "both late answers happened");
 }
+
+#[tokio::test]
+async fn a_confirm_whose_every_attempt_answered_too_late_books_once_and_says_so() {
+    // Every one of the SDK's five attempts at the booking transaction is
+    // applied-then-late; the store's own retry must not take its own
+    // booking for someone else's (409): it resends with the same client
+    // request token and gets DynamoDB's idempotent success.
+    let stack = Stack::start_opts(Options {
+        config: Config {
+            request_budget_ms: Some(15_000),
+            ..config()
+        },
+        sender: sender(),
+        attempt_timeout_ms: Some(1_000),
+        ..Options::default()
+    })
+    .await;
+    let (org, _) = stack.organizer("Org").await;
+    let event = stack.event_with(&org, 1, 2, "35.00", "USD").await;
+    let (_, ada) = stack.customer("Ada").await;
+    let held = hold(&stack, &ada, &event.id, &["A-1-1"]).await;
+    let id = held["hold_id"].as_str().expect("hold");
+    stack
+        .faults(
+            31,
+            json!([{"fault": "timeout", "operations": ["TransactWriteItems"], "count": 5, "delay_ms": 1100}]),
+        )
+        .await;
+    let (status, booked) = stack.confirm(&ada, id, "tok_visa").await;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(booked["booking"]["id"], id);
+    stack.no_faults().await;
+    assert_eq!(stack.ledger().charges.len(), 1);
+    ledger_is_true(&stack, &[&event.id]).await;
+}

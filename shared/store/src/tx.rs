@@ -66,49 +66,76 @@ impl From<crate::StoreError> for TxError {
     }
 }
 
-/// Sends a transaction once, sorting its failure: a failed condition is
-/// `Refused`; a cancellation only by conflicts or throttling, and transient
-/// SDK errors, are `Unavailable`; anything else is `Backend`.
+/// How one attempt at a transaction ended.
+enum Attempted {
+    Committed,
+    /// A condition failed: a business answer.
+    Refused(Vec<CancellationReason>),
+    /// Cancelled only by conflicts or throttling: nothing was written, the
+    /// same transaction may be sent again (with a new token).
+    NotApplied(crate::StoreError),
+    /// Failed for now (a timeout, a 5xx, throttling after the SDK's own
+    /// retries): it may or may not have been applied.
+    Unknown(crate::StoreError),
+    Failed(crate::StoreError),
+}
+
+/// Sends a transaction once and sorts how it ended.
 async fn send_once(
     req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
-) -> Result<(), TxError> {
+) -> Attempted {
     let err = match req.send().await {
-        Ok(_) => return Ok(()),
+        Ok(_) => return Attempted::Committed,
         Err(e) => e,
     };
     let Some(reasons) = cancellation_reasons(&err) else {
-        return Err(TxError::Store(err.into()));
+        let e = crate::StoreError::from(err);
+        return if e.is_transient() {
+            Attempted::Unknown(e)
+        } else {
+            Attempted::Failed(e)
+        };
     };
     let codes: Vec<&str> = reasons.iter().filter_map(failure).collect();
     if codes.contains(&"ConditionalCheckFailed") {
-        return Err(TxError::Refused(reasons));
+        return Attempted::Refused(reasons);
     }
     let text = format!("transaction cancelled: {codes:?}");
     if !codes.is_empty() && codes.iter().all(|c| TRANSIENT_REASONS.contains(c)) {
-        Err(TxError::Store(crate::StoreError::Unavailable(text)))
+        Attempted::NotApplied(crate::StoreError::Unavailable(text))
     } else {
-        Err(TxError::Store(crate::StoreError::Backend(text)))
+        Attempted::Failed(crate::StoreError::Backend(text))
     }
 }
 
-/// Sends a transaction, retrying it while it is cancelled only for
-/// transient reasons (see `retry`). Each attempt goes with a fresh client
-/// request token (the SDK fills one in per call and reuses it for its own
-/// retries): an attempt that was cancelled wrote nothing, and reusing its
-/// token could replay the cancellation.
+/// Sends a transaction, retrying it while it fails for the moment (see
+/// `retry`), with a client request token of our own: kept across attempts
+/// whose outcome is unknown, so that if one of them did commit, the retry
+/// gets DynamoDB's idempotent success instead of meeting its own writes as
+/// failed conditions; replaced after an attempt that certainly wrote
+/// nothing (cancelled by conflicts), whose cancellation must not be
+/// replayed. (The SDK's own retries of one call keep its token too.)
 pub(crate) async fn commit(
     req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
 ) -> Result<(), TxError> {
+    let token = std::sync::Mutex::new(evently_core::new_id());
+    let fresh_token = || *token.lock().unwrap_or_else(|e| e.into_inner()) = evently_core::new_id();
     // Boxed: the SDK's futures are deep, and callers' async state machines
     // (a Lambda runtime loop around a handler around this) would otherwise
     // exceed rustc's layout depth.
     let refused = Box::pin(crate::retry::retrying("TransactWriteItems", || {
-        let req = req.clone();
+        let current = token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let req = req.clone().client_request_token(current);
+        let fresh_token = &fresh_token;
         async move {
             match send_once(req).await {
-                Ok(()) => Ok(None),
-                Err(TxError::Refused(reasons)) => Ok(Some(reasons)),
-                Err(TxError::Store(e)) => Err(e),
+                Attempted::Committed => Ok(None),
+                Attempted::Refused(reasons) => Ok(Some(reasons)),
+                Attempted::NotApplied(e) => {
+                    fresh_token();
+                    Err(e)
+                }
+                Attempted::Unknown(e) | Attempted::Failed(e) => Err(e),
             }
         }
     }))
