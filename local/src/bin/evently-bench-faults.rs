@@ -24,6 +24,8 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 struct Outcome {
     booked: Option<String>,
+    /// The last answer this buyer got, e.g. "hold 409" or "confirm 201".
+    answer: String,
     retries: usize,
     elapsed: Duration,
 }
@@ -174,6 +176,7 @@ async fn on_sale(
             if status != 201 {
                 return Ok::<_, Error>(Outcome {
                     booked: None,
+                    answer: format!("hold {status}"),
                     retries,
                     elapsed: t.elapsed(),
                 });
@@ -190,6 +193,7 @@ async fn on_sale(
             )
             .await?;
             Ok(Outcome {
+                answer: format!("confirm {status}"),
                 booked: (status == 201)
                     .then(|| booked["booking"]["id"].as_str().map(str::to_owned))
                     .flatten(),
@@ -385,6 +389,19 @@ async fn main() -> Result<(), Error> {
     println!(
         "| buyers told \"booked\" / bookings in the table | {} |",
         cell(&|r| format!("{} / {}", r.told, r.bookings))
+    );
+    println!(
+        "| last answer each buyer got | {} |",
+        cell(&|r| {
+            let mut n = BTreeMap::new();
+            for o in &r.run.outcomes {
+                *n.entry(o.answer.as_str()).or_insert(0) += 1;
+            }
+            n.iter()
+                .map(|(a, c)| format!("{a} × {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     );
     println!(
         "| seats sold twice | {} |",
