@@ -9,6 +9,9 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   works, but they are answered one at a time, like a single-writer database.
 * patches.apply() replaces TransactWriteItems with a version that does not
   deep-copy whole tables (see patches.py).
+* IAM: requests signed with a function's access key are checked against
+  that function's policies from template.yaml and refused as AccessDenied
+  outside them (see iam.py).
 * Faults (throttling, transaction conflicts, 500s, timeouts, SES throttling)
   can be switched on at run time at /_evently/faults (see faults.py); off by
   default.
@@ -24,6 +27,7 @@ import threading
 import time
 
 import faults
+import iam
 import patches
 
 
@@ -75,7 +79,7 @@ def sent_messages() -> list:
     return out
 
 
-def serialised(app, injector: "faults.Faults"):
+def serialised(app, injector: "faults.Faults", registry: "iam.Registry"):
     lock = threading.Lock()
 
     def respond(start_response, status, headers, body):
@@ -94,6 +98,16 @@ def serialised(app, injector: "faults.Faults"):
         if path == faults.PATH:
             status, body = faults.control(environ, raw, injector)
             return respond(start_response, status, [("Content-Type", "application/json")], body)
+        if path == iam.PATH:
+            status, body = iam.control(environ, raw, registry)
+            return respond(start_response, status, [("Content-Type", "application/json")], body)
+        # As in AWS, a request is authorised before anything else happens.
+        key = iam.access_key(environ)
+        if key.startswith(iam.FUNCTION_KEY_PREFIX):
+            service, needs = iam.needs(environ, raw)
+            denial = registry.check(key, needs)
+            if denial is not None:
+                return respond(start_response, *iam.denied_response(service, key, denial))
         req = faults.describe(environ, raw)
         rule = injector.pick(req)
         if rule is not None and rule.fault != "timeout":
@@ -133,7 +147,8 @@ def main() -> None:
     )
     from werkzeug.serving import make_server
 
-    app = serialised(DomainDispatcherApplication(create_backend_app), faults.Faults())
+    app = serialised(DomainDispatcherApplication(create_backend_app), faults.Faults(),
+                     iam.Registry())
     server = make_server(args.host, args.port, app, threaded=True,
                          request_handler=MotoRequestHandler)
     print(f"local AWS endpoint on http://{args.host}:{args.port}", flush=True)

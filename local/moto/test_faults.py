@@ -20,6 +20,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError, ReadTimeoutError  # noqa: E402
 
 import faults  # noqa: E402
+import iam  # noqa: E402
 import patches  # noqa: E402
 import server  # noqa: E402
 
@@ -43,7 +44,8 @@ class Endpoint:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.port = free_port()
-        app = server.serialised(DomainDispatcherApplication(create_backend_app), faults.Faults())
+        app = server.serialised(DomainDispatcherApplication(create_backend_app), faults.Faults(),
+                                iam.Registry())
         self.httpd = make_server("127.0.0.1", self.port, app, threaded=True,
                                  request_handler=MotoRequestHandler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

@@ -81,7 +81,8 @@ pub async fn provision_queues(
 /// on the bus (so tests and developers can see what was published).
 pub const DOMAIN_EVENTS_CAPTURE: &str = "DomainEventsCapture";
 
-/// Creates the template's event bus (`<prefix>-<LogicalId>`) and archives,
+/// Creates the template's event bus (`<prefix>-<LogicalId>`; its name is
+/// returned) and archives,
 /// plus a local-only rule sending every `evently` event to a capture queue
 /// whose URL is added to `queues`.
 pub async fn provision_bus(
@@ -89,7 +90,7 @@ pub async fn provision_bus(
     template: &Template,
     prefix: &str,
     queues: &mut Queues,
-) -> Result<evently_notify::Bus, Error> {
+) -> Result<String, Error> {
     let bus_id = template
         .buses
         .first()
@@ -160,11 +161,7 @@ pub async fn provision_bus(
         .send()
         .await?;
     queues.insert(DOMAIN_EVENTS_CAPTURE.to_owned(), url);
-    Ok(evently_notify::Bus::new(
-        events,
-        name,
-        evently_analytics::SOURCE,
-    ))
+    Ok(name)
 }
 
 /// `!GetAtt X.Arn` → "X" (however the YAML library presents the tag).
@@ -219,18 +216,88 @@ pub fn analytics_consumer(store: evently_store::Store, bus: evently_notify::Bus)
     })
 }
 
+/// Where one stream function reads from, and what its mapping lets through.
+pub struct StreamSource {
+    /// Signing as the function (the mapping reads with its role).
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    /// The deployer's, to find the table's current stream.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub table: String,
+    pub filters: Vec<crate::filter::Pattern>,
+    pub delivered: Delivered,
+    /// The function's real binary, given the DynamoDB event as Lambda
+    /// gives it; `None`: the in-process consumer.
+    pub lambda: Option<std::sync::Arc<crate::lambda::LocalLambda>>,
+}
+
+/// Who handles an event source's batches.
+pub enum Backend {
+    InProcess(&'static Engine),
+    /// The real binary, and the ARN its events name as their source.
+    Lambda(std::sync::Arc<crate::lambda::LocalLambda>, String),
+}
+
+/// The ids in a partial batch response (`batchItemFailures`), or `None`
+/// when the answer is not one.
+fn batch_failures(answer: &Value) -> Option<Vec<String>> {
+    let list = answer.get("batchItemFailures")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// The keys (PK, SK) of the records a stream function was given, the last
+/// 10,000 (tests read it to see what the filters let through).
+#[derive(Debug, Clone, Default)]
+pub struct Delivered(
+    std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(String, String)>>>,
+);
+
+impl Delivered {
+    fn push(&self, key: (String, String)) {
+        if let Ok(mut log) = self.0.lock() {
+            if log.len() >= 10_000 {
+                log.pop_front();
+            }
+            log.push_back(key);
+        }
+    }
+
+    pub fn keys(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+struct Target<'a> {
+    lambda: Option<&'a crate::lambda::LocalLambda>,
+    consumer: &'a StreamConsumer,
+    filters: &'a [crate::filter::Pattern],
+    delivered: &'a Delivered,
+}
+
 /// Follows the table's stream from now on and feeds its records to one
 /// consumer, as a DynamoDB event source mapping would (each consumer has
 /// its own iterator). If the stream goes away (scripts/seed recreates the
 /// table), it finds the new one.
 pub async fn poll_stream(
-    streams: aws_sdk_dynamodbstreams::Client,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
+    source: StreamSource,
     consumer: StreamConsumer,
     every: Duration,
     first: (String, String),
 ) -> Result<(), Error> {
+    let StreamSource {
+        streams,
+        dynamodb,
+        table,
+        filters,
+        delivered,
+        lambda,
+    } = source;
     let mut opened = Some(first);
     loop {
         let next = match opened.take() {
@@ -251,7 +318,13 @@ pub async fn poll_stream(
                             .and_then(|t| t.latest_stream_arn().map(str::to_owned))
                     }) == Some(arn.clone())
                 };
-                follow(&streams, iterator, &consumer, every, same_stream).await
+                let to = Target {
+                    lambda: lambda.as_deref(),
+                    consumer: &consumer,
+                    filters: &filters,
+                    delivered: &delivered,
+                };
+                follow(&streams, iterator, to, every, same_stream).await
             }
             Err(e) => tracing::debug!(error = %e, "no stream to follow yet"),
         }
@@ -302,7 +375,7 @@ pub async fn open_stream(
 async fn follow<F, Fut>(
     streams: &aws_sdk_dynamodbstreams::Client,
     start: String,
-    consumer: &StreamConsumer,
+    to: Target<'_>,
     every: Duration,
     same_stream: F,
 ) where
@@ -338,6 +411,7 @@ async fn follow<F, Fut>(
         let records: Vec<StreamRecord> = out
             .records()
             .iter()
+            .filter(|r| crate::filter::passes(to.filters, &crate::filter::record_event(r)))
             .filter_map(|r| {
                 let d = r.dynamodb()?;
                 let plain = |img: Option<
@@ -358,16 +432,45 @@ async fn follow<F, Fut>(
             .collect();
         let next = out.next_shard_iterator().map(str::to_owned);
         // An invocation that crashes (panics) failed its batch.
-        let handled = records.is_empty()
-            || tokio::spawn(consumer(records)).await.unwrap_or_else(|e| {
+        let keys: Vec<(String, String)> = out
+            .records()
+            .iter()
+            .filter(|r| crate::filter::passes(to.filters, &crate::filter::record_event(r)))
+            .filter_map(|r| {
+                let k = r.dynamodb()?.keys()?;
+                let s = |name: &str| k.get(name)?.as_s().ok().cloned();
+                Some((s("PK")?, s("SK")?))
+            })
+            .collect();
+        let handled = if let (Some(lambda), false) = (to.lambda, records.is_empty()) {
+            let event = serde_json::json!({ "Records": out
+                .records()
+                .iter()
+                .map(crate::filter::record_event)
+                .filter(|e| crate::filter::passes(to.filters, e))
+                .collect::<Vec<_>>() });
+            match lambda.invoke(&event).await {
+                Ok(answer) => batch_failures(&answer).is_some_and(|f| f.is_empty()),
+                Err(e) => {
+                    tracing::error!(function = %lambda.name, error = %e, "stream batch failed; retried");
+                    false
+                }
+            }
+        } else {
+            records.is_empty()
+            || tokio::spawn((to.consumer)(records)).await.unwrap_or_else(|e| {
                 tracing::error!(error = %e, "stream consumer crashed; its batch is retried");
                 false
-            });
+            })
+        };
         if !handled {
             // Retry the same batch, as the event source mapping would.
             tokio::time::sleep(every).await;
             iterator = Some(it);
             continue;
+        }
+        for key in keys {
+            to.delivered.push(key);
         }
         iterator = next;
         tokio::time::sleep(every).await;
@@ -378,11 +481,7 @@ async fn follow<F, Fut>(
 /// Each batch runs as its own invocation would: with the worker's timeout
 /// from template.yaml as its deadline, and a crash (panic) counting as the
 /// whole batch failing, so its messages come back.
-pub async fn poll_queue(
-    engine: &'static Engine,
-    queue: Queue,
-    timeout: Duration,
-) -> Result<(), Error> {
+pub async fn poll_queue(backend: Backend, queue: Queue, timeout: Duration) -> Result<(), Error> {
     loop {
         let out = match queue
             .client()
@@ -418,11 +517,37 @@ pub async fn poll_queue(
             .collect();
         let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
         let deadline = tokio::time::Instant::now() + timeout;
-        let failed = match tokio::spawn(waitlist_worker::process(engine, batch, deadline)).await {
-            Ok(failed) => failed,
-            Err(e) => {
-                tracing::error!(error = %e, "worker invocation crashed; its batch comes back");
-                ids
+        let failed = match &backend {
+            Backend::InProcess(engine) => {
+                match tokio::spawn(waitlist_worker::process(engine, batch, deadline)).await {
+                    Ok(failed) => failed,
+                    Err(e) => {
+                        tracing::error!(error = %e, "worker invocation crashed; its batch comes back");
+                        ids
+                    }
+                }
+            }
+            Backend::Lambda(lambda, arn) => {
+                let event = serde_json::json!({ "Records": messages.iter().map(|m| serde_json::json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "attributes": m.attributes().map(|a| a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                        .collect::<serde_json::Map<_, _>>()).unwrap_or_default(),
+                    "messageAttributes": {},
+                    "md5OfBody": m.md5_of_body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": crate::iam::REGION,
+                })).collect::<Vec<_>>() });
+                match lambda.invoke(&event).await {
+                    Ok(answer) => batch_failures(&answer).unwrap_or(ids),
+                    Err(e) => {
+                        tracing::error!(error = %e, "worker invocation failed; its batch comes back");
+                        ids
+                    }
+                }
             }
         };
         for m in messages {
@@ -449,16 +574,40 @@ pub async fn poll_queue(
 /// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS), each run
 /// with the sweeper's timeout from template.yaml; a crash is logged and
 /// the next tick runs as usual.
-pub async fn tick_sweeper(engine: &'static Engine, every: Duration, timeout: Duration) {
+pub async fn tick_sweeper(backend: Backend, every: Duration, timeout: Duration) {
     loop {
         tokio::time::sleep(every).await;
         let deadline = tokio::time::Instant::now() + timeout;
+        let engine = match &backend {
+            Backend::InProcess(engine) => *engine,
+            Backend::Lambda(lambda, _) => {
+                if let Err(e) = lambda.invoke(&scheduled_event()).await {
+                    tracing::warn!(error = %e, "sweep failed");
+                }
+                continue;
+            }
+        };
         match tokio::spawn(waitlist_sweeper::sweep_by(engine, deadline)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed"),
             Err(e) => tracing::error!(error = %e, "sweeper invocation crashed"),
         }
     }
+}
+
+/// The event EventBridge Scheduler delivers on each tick.
+pub fn scheduled_event() -> Value {
+    serde_json::json!({
+        "version": "0",
+        "id": evently_core::new_id().to_lowercase(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": crate::iam::ACCOUNT,
+        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": crate::iam::REGION,
+        "resources": [],
+        "detail": {},
+    })
 }
 
 /// Deletes items whose `ttl` has passed, as DynamoDB's TTL eventually

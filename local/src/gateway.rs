@@ -28,6 +28,7 @@ struct Bound {
     method: String,
     segments: Vec<Segment>,
     handler: Handler,
+    function: String,
     literal_count: usize,
     /// The function's timeout from template.yaml: the request's budget.
     timeout: std::time::Duration,
@@ -85,6 +86,7 @@ impl Router {
                 method: r.method.clone(),
                 segments,
                 handler,
+                function: r.function.clone(),
                 literal_count,
                 timeout: std::time::Duration::from_secs(
                     timeouts.get(&r.function).copied().unwrap_or(3),
@@ -103,7 +105,7 @@ impl Router {
         &self,
         method: &str,
         path: &str,
-    ) -> Result<(Handler, HashMap<String, String>, std::time::Duration), Vec<String>> {
+    ) -> Result<(&Bound, HashMap<String, String>), Vec<String>> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let mut best: Option<(&Bound, HashMap<String, String>)> = None;
         let mut allowed: Vec<(usize, String)> = Vec::new();
@@ -140,7 +142,7 @@ impl Router {
             }
         }
         let specific = allowed.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        best.map(|(r, p)| (r.handler, p, r.timeout)).ok_or_else(|| {
+        best.ok_or_else(|| {
             allowed
                 .into_iter()
                 .filter(|(n, _)| *n == specific)
@@ -184,7 +186,14 @@ pub type DevRoute =
     Arc<dyn Fn(&'static App) -> futures::future::BoxFuture<'static, HyperResponse> + Send + Sync>;
 
 pub struct Gateway {
+    /// The administrator's app (dev routes).
     pub app: &'static App,
+    /// Each function's app, by binary name: its clients sign as that
+    /// function, so the local endpoint holds it to its IAM policy.
+    pub apps: HashMap<String, &'static App>,
+    /// Functions served by their real binaries under the Runtime API
+    /// (`crate::lambda`), by binary name; the rest run in-process.
+    pub lambdas: HashMap<String, Arc<crate::lambda::LocalLambda>>,
     pub router: Router,
     pub dev: HashMap<String, DevRoute>,
 }
@@ -203,7 +212,7 @@ impl Gateway {
             }
             return dev(self.app).await;
         }
-        let (handler, params, timeout) = match self.router.find(parts.method.as_str(), &path) {
+        let (route, params) = match self.router.find(parts.method.as_str(), &path) {
             Ok(found) => found,
             Err(allowed) if !allowed.is_empty() => {
                 let err =
@@ -225,6 +234,24 @@ impl Gateway {
                 );
             }
         };
+        if let Some(lambda) = self.lambdas.get(&route.function) {
+            let event = apigw_event(&parts, &path, &params, &bytes, peer);
+            return match lambda.invoke(&event).await {
+                Ok(answer) => from_apigw(&answer),
+                // API Gateway's own answers when the integration fails.
+                Err(crate::lambda::InvokeError::Timeout(_)) => to_hyper(
+                    ApiError::Unavailable {
+                        detail: "the function timed out".into(),
+                        retry_after: 1,
+                    }
+                    .into_response(),
+                ),
+                Err(e) => {
+                    tracing::error!(function = %route.function, error = %e, "invocation failed");
+                    to_hyper(ApiError::Internal(e.to_string()).into_response())
+                }
+            };
+        }
         let body = if bytes.is_empty() {
             lambda_http::Body::Empty
         } else {
@@ -249,8 +276,134 @@ impl Gateway {
             .with_path_parameters(params)
             .with_query_string_parameters(query)
             .with_request_context(RequestContext::ApiGatewayV2(context));
-        to_hyper(evently_http::runtime::run(self.app, handler, req, timeout).await)
+        let app = self.apps.get(&route.function).copied().unwrap_or(self.app);
+        to_hyper(evently_http::runtime::run(app, route.handler, req, route.timeout).await)
     }
+}
+
+/// The API Gateway HTTP API (payload 2.0) event of a request.
+fn apigw_event(
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    params: &HashMap<String, String>,
+    body: &Bytes,
+    peer: SocketAddr,
+) -> serde_json::Value {
+    use base64::Engine as _;
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = value.to_str().unwrap_or_default().to_owned();
+        if name == hyper::header::COOKIE {
+            cookies.extend(value.split("; ").map(str::to_owned));
+            continue;
+        }
+        // Repeated headers are joined with commas, as API Gateway does.
+        match headers.get_mut(name.as_str()) {
+            Some(serde_json::Value::String(v)) => {
+                v.push(',');
+                v.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), value.into());
+            }
+        }
+    }
+    let raw_query = parts.uri.query().unwrap_or("").to_owned();
+    let mut query = serde_json::Map::new();
+    for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
+        match query.get_mut(k.as_ref()) {
+            Some(serde_json::Value::String(joined)) => {
+                joined.push(',');
+                joined.push_str(&v);
+            }
+            _ => {
+                query.insert(k.into_owned(), v.into_owned().into());
+            }
+        }
+    }
+    let (text, encoded) = match std::str::from_utf8(body) {
+        Ok(t) => (t.to_owned(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    };
+    let now = chrono::Utc::now();
+    let route_key = format!("{} {path}", parts.method);
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "cookies": if cookies.is_empty() { serde_json::Value::Null } else { cookies.into() },
+        "headers": headers,
+        "queryStringParameters": if query.is_empty() { serde_json::Value::Null } else { query.into() },
+        "pathParameters": if params.is_empty() { serde_json::Value::Null } else { serde_json::json!(params) },
+        "requestContext": {
+            "accountId": crate::iam::ACCOUNT,
+            "apiId": "local",
+            "domainName": parts.headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": peer.ip().to_string(),
+                "userAgent": parts.headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": evently_core::new_id(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "body": if body.is_empty() { serde_json::Value::Null } else { text.into() },
+        "isBase64Encoded": encoded,
+    })
+}
+
+/// A function's payload-2.0 answer as the HTTP response API Gateway sends.
+fn from_apigw(answer: &serde_json::Value) -> HyperResponse {
+    use base64::Engine as _;
+    let status = answer["statusCode"].as_u64().unwrap_or(200) as u16;
+    let body = match answer["body"].as_str() {
+        Some(b) if answer["isBase64Encoded"] == true => base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map(Bytes::from)
+            .unwrap_or_default(),
+        Some(b) => Bytes::from(b.to_owned()),
+        None => Bytes::new(),
+    };
+    let mut resp = hyper::Response::new(Full::new(body));
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    let headers = resp.headers_mut();
+    for (k, v) in answer["headers"].as_object().into_iter().flatten() {
+        if let (Ok(k), Some(Ok(v))) = (
+            k.parse::<hyper::header::HeaderName>(),
+            v.as_str().map(str::parse::<hyper::header::HeaderValue>),
+        ) {
+            headers.insert(k, v);
+        }
+    }
+    for (k, vs) in answer["multiValueHeaders"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        for v in vs.as_array().into_iter().flatten() {
+            if let (Ok(k), Some(Ok(v))) = (
+                k.parse::<hyper::header::HeaderName>(),
+                v.as_str().map(str::parse::<hyper::header::HeaderValue>),
+            ) {
+                headers.append(k, v);
+            }
+        }
+    }
+    for c in answer["cookies"].as_array().into_iter().flatten() {
+        if let Some(Ok(v)) = c.as_str().map(str::parse::<hyper::header::HeaderValue>) {
+            headers.append(hyper::header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 /// Serves until the task is dropped. Each connection gets its own task, so

@@ -12,8 +12,11 @@
 
 pub mod bench;
 pub mod events;
+pub mod filter;
 pub mod functions;
 pub mod gateway;
+pub mod iam;
+pub mod lambda;
 pub mod mailbox;
 pub mod provision;
 pub mod seed;
@@ -30,9 +33,31 @@ use futures::FutureExt;
 /// with `/_dev/health`. Returns the bound address and the serving task.
 pub async fn start_gateway(
     app: &'static App,
+    identities: &iam::Identities,
     template: &template::Template,
     addr: SocketAddr,
     aws_endpoint: &str,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Box<dyn std::error::Error + Send + Sync>> {
+    start_gateway_with(
+        app,
+        identities,
+        template,
+        addr,
+        aws_endpoint,
+        HashMap::new(),
+    )
+    .await
+}
+
+/// `start_gateway` with the functions in `lambdas` (by binary name) served
+/// by their real binaries under the Runtime API.
+pub async fn start_gateway_with(
+    app: &'static App,
+    identities: &iam::Identities,
+    template: &template::Template,
+    addr: SocketAddr,
+    aws_endpoint: &str,
+    lambdas: HashMap<String, Arc<lambda::LocalLambda>>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), Box<dyn std::error::Error + Send + Sync>> {
     let router = gateway::Router::new(
         &template.routes,
@@ -79,7 +104,21 @@ pub async fn start_gateway(
     );
     let listener = gateway::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let gw = Arc::new(gateway::Gateway { app, router, dev });
+    let apps = template
+        .functions
+        .iter()
+        .map(|(_, binary)| {
+            let app: &'static App = Box::leak(Box::new(identities.app_for(app, binary)));
+            (binary.clone(), app)
+        })
+        .collect();
+    let gw = Arc::new(gateway::Gateway {
+        app,
+        apps,
+        lambdas,
+        router,
+        dev,
+    });
     Ok((bound, tokio::spawn(gateway::serve(listener, gw))))
 }
 
@@ -132,6 +171,10 @@ async fn health(
 
 /// What `start_event_sources` started.
 pub struct EventSources {
+    /// The keys (PK, SK) of the records each stream function was given,
+    /// by binary name (what passed its filters), latest last.
+    pub delivered: HashMap<String, events::Delivered>,
+    /// The sweeper's engine (signing as the sweeper).
     pub engine: &'static evently_waitlist::Engine,
     pub queues: events::Queues,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -152,6 +195,9 @@ pub struct EventSettings {
     /// Feed the table's stream to the waitlist stream function (false only
     /// in tests standing in for a consumer whose records were lost).
     pub waitlist_stream: bool,
+    /// Event functions run by their real binaries (by binary name); the
+    /// rest run in-process.
+    pub lambdas: HashMap<String, Arc<lambda::LocalLambda>>,
 }
 
 impl EventSettings {
@@ -177,6 +223,7 @@ impl EventSettings {
             ttl_every: secs("TTL_SWEEP_SECONDS", 60.0),
             engine,
             waitlist_stream: true,
+            lambdas: HashMap::new(),
         }
     }
 }
@@ -185,64 +232,107 @@ impl EventSettings {
 /// stream poller, queue poller, sweeper schedule and TTL emulation.
 pub async fn start_event_sources(
     app: &'static App,
+    identities: &iam::Identities,
     template: &template::Template,
     endpoint: &str,
     settings: EventSettings,
 ) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
     let aws = evently_store::aws::local_sdk_config(endpoint);
-    start_event_sources_with(app, template, &aws, settings).await
+    start_event_sources_with(app, identities, template, &aws, settings).await
 }
 
-/// `start_event_sources` with every AWS client built from `aws`.
+/// `start_event_sources` with every AWS client built from `aws`: resources
+/// are provisioned with it as is (the deployer), and each function's
+/// clients sign as that function (`identities`), the pollers included (in
+/// AWS an event source mapping reads with the function's role).
 pub async fn start_event_sources_with(
     app: &'static App,
+    identities: &iam::Identities,
     template: &template::Template,
     aws: &evently_store::aws::SdkConfig,
     settings: EventSettings,
 ) -> Result<EventSources, Box<dyn std::error::Error + Send + Sync>> {
     let aws = aws.clone();
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let ses = evently_notify::ses_client(&aws);
     let table = app.store.table().to_owned();
     let mut queues = events::provision_queues(&sqs, template, &table).await?;
     if settings.verify_sender {
-        ses.verify_email_identity()
+        evently_notify::ses_client(&aws)
+            .verify_email_identity()
             .email_address(&settings.sender)
             .send()
             .await?;
     }
-    let engine: &'static evently_waitlist::Engine = Box::leak(Box::new(evently_waitlist::Engine {
-        store: app.store.clone(),
-        mailer: evently_notify::Mailer::new(ses, settings.sender.clone()),
-        clock: app.clock.clone(),
-        payments: app.payments.clone(),
-        crash: app.crash.clone(),
-        config: settings.engine.clone(),
-    }));
+    let engine_as = |binary: &str| -> &'static evently_waitlist::Engine {
+        let sdk = identities.sdk_for(&aws, binary);
+        Box::leak(Box::new(evently_waitlist::Engine {
+            store: app.store.with_access_key(&identities.key_of(binary)),
+            mailer: evently_notify::Mailer::new(
+                evently_notify::ses_client(&sdk),
+                settings.sender.clone(),
+            ),
+            clock: app.clock.clone(),
+            payments: app.payments.clone(),
+            crash: app.crash.clone(),
+            config: settings.engine.clone(),
+        }))
+    };
+    let worker = engine_as("waitlist-worker");
+    let sweeper = engine_as("waitlist-sweeper");
     let waitlist_url = queues
         .get("WaitlistQueue")
         .ok_or("template has no WaitlistQueue")?
         .clone();
-    let queue = evently_notify::Queue::new(sqs, waitlist_url);
-    let bus = events::provision_bus(&aws, template, &table, &mut queues).await?;
-    let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
-    let dynamodb = app.store.client().clone();
+    let queue_as = |binary: &str| {
+        evently_notify::Queue::new(
+            aws_sdk_sqs::Client::new(&identities.sdk_for(&aws, binary)),
+            waitlist_url.clone(),
+        )
+    };
+    let bus_name = events::provision_bus(&aws, template, &table, &mut queues).await?;
+    let bus = evently_notify::Bus::new(
+        aws_sdk_eventbridge::Client::new(&identities.sdk_for(&aws, "analytics-stream")),
+        bus_name,
+        evently_analytics::SOURCE,
+    );
+    // Finding the table's stream is the local plumbing's own business (an
+    // event source mapping is configured with its ARN): the deployer's.
+    let dynamodb = evently_store::aws::dynamodb(&aws);
     // Two consumers of the stream, each with its own iterator, opened
     // before start-up returns so nothing written after it is missed.
     let mut consumers = vec![(
-        "analytics",
-        events::analytics_consumer(app.store.clone(), bus),
+        "analytics-stream",
+        events::analytics_consumer(
+            app.store
+                .with_access_key(&identities.key_of("analytics-stream")),
+            bus,
+        ),
     )];
     if settings.waitlist_stream {
-        consumers.push(("waitlist", events::waitlist_consumer(queue.clone())));
+        consumers.push((
+            "waitlist-stream",
+            events::waitlist_consumer(queue_as("waitlist-stream")),
+        ));
     }
     let mut tasks = Vec::new();
+    let mut delivered = HashMap::new();
     for (name, consumer) in consumers {
+        let streams = aws_sdk_dynamodbstreams::Client::new(&identities.sdk_for(&aws, name));
         let first = events::open_stream(&streams, &dynamodb, &table).await?;
+        // The mapping's FilterCriteria from the template, applied as
+        // Lambda applies them: what they drop never reaches the function.
+        let filters = template.stream_filters(name)?;
+        let log = events::Delivered::default();
+        delivered.insert(name.to_owned(), log.clone());
         let task = events::poll_stream(
-            streams.clone(),
-            dynamodb.clone(),
-            table.clone(),
+            events::StreamSource {
+                streams: streams.clone(),
+                dynamodb: dynamodb.clone(),
+                table: table.clone(),
+                filters,
+                delivered: log,
+                lambda: settings.lambdas.get(name).cloned(),
+            },
             consumer,
             settings.stream_poll,
             first,
@@ -255,21 +345,36 @@ pub async fn start_event_sources_with(
     }
     let worker_timeout = template.timeout_of("waitlist-worker");
     let sweeper_timeout = template.timeout_of("waitlist-sweeper");
+    let worker_queue = queue_as("waitlist-worker");
+    let worker_lambda = settings.lambdas.get("waitlist-worker").cloned();
+    let worker_queue_arn = format!(
+        "arn:aws:sqs:{}:{}:{table}-WaitlistQueue",
+        iam::REGION,
+        iam::ACCOUNT
+    );
     tasks.extend([
         tokio::spawn(async move {
-            if let Err(e) = events::poll_queue(engine, queue, worker_timeout).await {
+            let backend = match worker_lambda {
+                Some(l) => events::Backend::Lambda(l, worker_queue_arn),
+                None => events::Backend::InProcess(worker),
+            };
+            if let Err(e) = events::poll_queue(backend, worker_queue, worker_timeout).await {
                 tracing::error!(error = %e, "queue poller stopped");
             }
         }),
         tokio::spawn(events::tick_sweeper(
-            engine,
+            match settings.lambdas.get("waitlist-sweeper").cloned() {
+                Some(l) => events::Backend::Lambda(l, String::new()),
+                None => events::Backend::InProcess(sweeper),
+            },
             settings.sweep_every,
             sweeper_timeout,
         )),
         tokio::spawn(events::expire_ttl(dynamodb, table, settings.ttl_every)),
     ]);
     Ok(EventSources {
-        engine,
+        delivered,
+        engine: sweeper,
         queues,
         tasks,
     })

@@ -1,7 +1,12 @@
 //! `evently-local`: the local runtime's command line (see lib.rs).
 //!
-//!   evently-local serve [--port 3000] [--reset] [--small]
+//!   evently-local serve [--port 3000] [--reset] [--small] [--binaries]
+//!       --binaries: every function runs as its real binary (next to this
+//!       one in target/debug) under the local Lambda Runtime API
 //!   evently-local seed  [--reset] [--small]
+//!   evently-local iam-report [--justified local/iam-unused.txt]
+//!       what the local endpoint saw of IAM: actions granted and never
+//!       used (fails unless justified), requests denied (fails)
 //!
 //! Needs AWS_ENDPOINT_URL pointing at the local endpoint on loopback; it
 //! refuses anything else so it can never touch a real AWS account.
@@ -11,9 +16,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use evently_http::{App, Config};
+use evently_local::provision;
 use evently_local::seed::{seed, SeedSize, DEMO_NIGHT, DEMO_PASSWORD};
 use evently_local::template::Template;
-use evently_local::{provision, start_gateway};
 use evently_store::Store;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -27,6 +32,8 @@ struct Args {
     reset: bool,
     size: SeedSize,
     template: PathBuf,
+    justified: PathBuf,
+    binaries: bool,
 }
 
 fn parse_args() -> Result<Args, Error> {
@@ -38,13 +45,19 @@ fn parse_args() -> Result<Args, Error> {
         reset: false,
         size: SeedSize::Full,
         template: PathBuf::from("template.yaml"),
+        justified: PathBuf::from("local/iam-unused.txt"),
+        binaries: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => parsed.port = args.next().ok_or("--port needs a value")?.parse()?,
             "--template" => parsed.template = args.next().ok_or("--template needs a path")?.into(),
             "--reset" => parsed.reset = true,
+            "--justified" => {
+                parsed.justified = args.next().ok_or("--justified needs a path")?.into()
+            }
             "--small" => parsed.size = SeedSize::Small,
+            "--binaries" => parsed.binaries = true,
             other => {
                 return Err(format!(
                     "unknown argument `{other}` (see the top of local/src/main.rs)"
@@ -82,6 +95,9 @@ async fn main() -> Result<(), Error> {
         .init();
     let args = parse_args()?;
     let endpoint = require_local_endpoint()?;
+    if args.command == "iam-report" {
+        return iam_report(&endpoint, &args.justified).await;
+    }
     let started = Instant::now();
     let template = Template::load(&args.template)?;
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "evently".into());
@@ -120,14 +136,68 @@ async fn main() -> Result<(), Error> {
     let mut app = App::new(store, secret.as_bytes(), Config::from_env())?;
     app.tokens = evently_http::TokenService::from_secrets_manager(
         aws_sdk_secretsmanager::Client::new(&aws),
-        arn,
+        arn.clone(),
     );
     let app: &'static App = Box::leak(Box::new(app));
+    let sender = evently_local::EventSettings::from_env(String::new()).sender;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let (bound, server) = start_gateway(app, &template, addr, &endpoint).await?;
-    let settings = evently_local::EventSettings::from_env(format!("http://{bound}"));
-    let sender = settings.sender.clone();
-    let sources = evently_local::start_event_sources(app, &template, &endpoint, settings).await?;
+    let base = format!("http://{addr}");
+    // Each function signs as itself; the local endpoint holds it to its
+    // policies in template.yaml (local/src/iam.rs).
+    let mut names = evently_local::iam::stack_names(
+        &endpoint,
+        app.store.client(),
+        &table,
+        &[
+            ("SenderEmail", &sender),
+            ("PublicBaseUrl", &base),
+            // The local stack always pays with the simulator.
+            ("PaymentProvider", "simulator"),
+        ],
+        true,
+    )
+    .await?;
+    names.secret_arn = Some(arn.clone());
+    let identities = evently_local::iam::register(&endpoint, &template, &names).await?;
+    let lambdas = if args.binaries {
+        let dir = std::env::current_exe()?
+            .parent()
+            .ok_or("no directory of evently-local")?
+            .to_path_buf();
+        let binaries: Vec<&str> = template.functions.iter().map(|(_, b)| b.as_str()).collect();
+        std::fs::create_dir_all(".local/lambda-logs")?;
+        let started = evently_local::lambda::start_all(
+            &template,
+            &names,
+            &identities,
+            &dir,
+            &binaries,
+            Some(std::path::Path::new(".local/lambda-logs")),
+        )
+        .await?;
+        eprintln!(
+            "{} functions running as their binaries from {} (logs in .local/lambda-logs)",
+            started.len(),
+            dir.display()
+        );
+        started
+    } else {
+        Default::default()
+    };
+    let (bound, server) = evently_local::start_gateway_with(
+        app,
+        &identities,
+        &template,
+        addr,
+        &endpoint,
+        lambdas.clone(),
+    )
+    .await?;
+    let mut settings = evently_local::EventSettings::from_env(format!("http://{bound}"));
+    settings.lambdas = lambdas;
+    let sources =
+        evently_local::start_event_sources(app, &identities, &template, &endpoint, settings)
+            .await?;
     println!(
         "\nEvently local stack ready in {:.1}s\n  API        http://{bound}/api/v1/events\n  health     http://{bound}/_dev/health\n  AWS        {endpoint} (table `{table}`)\n  routes     {} from template.yaml; stream, queue, sweeper and TTL running\n  email from {sender}\n  demo users user1@example.com, user2@example.com, user3@example.com, organizer@example.com\n             password `{DEMO_PASSWORD}`; try \"{DEMO_NIGHT}\"\nCtrl-C stops everything.",
         started.elapsed().as_secs_f64(),
@@ -139,4 +209,79 @@ async fn main() -> Result<(), Error> {
         task.abort();
     }
     Ok(())
+}
+
+/// Prints the least-privilege report of the local endpoint's IAM and fails
+/// on any denial (the template lacks a permission a test needed) or any
+/// unused grant not justified in `justified`.
+async fn iam_report(endpoint: &str, justified: &std::path::Path) -> Result<(), Error> {
+    let text =
+        std::fs::read_to_string(justified).map_err(|e| format!("{}: {e}", justified.display()))?;
+    let mut reasons: std::collections::BTreeMap<(String, String), String> = Default::default();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.splitn(3, char::is_whitespace);
+        let (Some(f), Some(a)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let why = parts.next().unwrap_or("").trim().to_owned();
+        reasons.insert((f.to_owned(), a.to_owned()), why);
+    }
+    let report = evently_local::iam::report(endpoint).await?;
+    let functions = report["functions"].as_object().cloned().unwrap_or_default();
+    if functions.is_empty() {
+        return Err("the local endpoint saw no function: was the suite run against it?".into());
+    }
+    let mut problems = Vec::new();
+    let mut justified_seen = std::collections::BTreeSet::new();
+    println!("IAM as the local endpoint enforced it (template.yaml's policies):");
+    for (function, r) in &functions {
+        let list = |k: &str| -> Vec<String> {
+            r[k].as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let (used, unused, denied) = (list("used"), list("unused"), list("denied"));
+        println!("  {function}: {} actions used", used.len());
+        for action in unused {
+            let key = (function.clone(), action.clone());
+            match reasons.get(&key) {
+                Some(why) => {
+                    justified_seen.insert(key);
+                    println!("    granted, unused (justified): {action} — {why}");
+                }
+                None => {
+                    println!("    granted, unused: {action}");
+                    problems.push(format!("{function} {action}: granted but never used; remove it from template.yaml or justify it in {}", justified.display()));
+                }
+            }
+        }
+        for d in denied {
+            println!("    DENIED: {d}");
+            problems.push(format!("{function} was denied {d}"));
+        }
+    }
+    for key in reasons.keys() {
+        if !justified_seen.contains(key) && functions.contains_key(&key.0) {
+            problems.push(format!(
+                "{} {} is justified as unused in {} but the suite used it: delete the line",
+                key.0,
+                key.1,
+                justified.display()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        println!("iam-report: every grant used or justified, nothing denied");
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("iam-report: {p}");
+        }
+        Err(format!("iam-report: {} problem(s)", problems.len()).into())
+    }
 }

@@ -36,6 +36,9 @@ pub struct Template {
     pub timeouts: std::collections::HashMap<String, u64>,
     /// Secrets Manager secrets (logical ids).
     pub secrets: Vec<String>,
+    /// The whole document, tags kept (for what the fields above leave out:
+    /// policies, filters, parameters).
+    pub doc: Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +156,7 @@ impl Template {
             archives,
             timeouts,
             secrets,
+            doc,
         })
     }
 
@@ -160,5 +164,64 @@ impl Template {
     /// 3 s when neither it nor Globals sets one).
     pub fn timeout_of(&self, binary: &str) -> std::time::Duration {
         std::time::Duration::from_secs(self.timeouts.get(binary).copied().unwrap_or(3))
+    }
+
+    /// The memory size (MB) of the function built as `binary`: its own,
+    /// the Globals one, or Lambda's default of 128.
+    pub fn memory_of(&self, binary: &str) -> u64 {
+        let own = self
+            .doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .map(|(_, r)| r)
+            .find(|r| str_at(r, &["Metadata", "BuildProperties", "Binary"]) == Some(binary))
+            .and_then(|r| r.get("Properties")?.get("MemorySize")?.as_u64());
+        own.or_else(|| {
+            self.doc
+                .get("Globals")?
+                .get("Function")?
+                .get("MemorySize")?
+                .as_u64()
+        })
+        .unwrap_or(128)
+    }
+
+    /// The `FilterCriteria` patterns of the DynamoDB event source of the
+    /// function built as `binary` (none: every record passes).
+    pub fn stream_filters(&self, binary: &str) -> Result<Vec<crate::filter::Pattern>, String> {
+        let resources = self.doc.get("Resources").and_then(Value::as_mapping);
+        let function = resources
+            .into_iter()
+            .flatten()
+            .map(|(_, r)| r)
+            .find(|r| str_at(r, &["Metadata", "BuildProperties", "Binary"]) == Some(binary))
+            .ok_or(format!("no function builds {binary}"))?;
+        let mut out = Vec::new();
+        for (_, ev) in function
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            if str_at(ev, &["Type"]) != Some("DynamoDB") {
+                continue;
+            }
+            let filters = ev
+                .get("Properties")
+                .and_then(|p| p.get("FilterCriteria"))
+                .and_then(|f| f.get("Filters"))
+                .and_then(Value::as_sequence);
+            for f in filters.into_iter().flatten() {
+                let text = str_at(f, &["Pattern"])
+                    .ok_or(format!("{binary}: a filter without a Pattern string"))?;
+                out.push(
+                    crate::filter::Pattern::parse(text).map_err(|e| format!("{binary}: {e}"))?,
+                );
+            }
+        }
+        Ok(out)
     }
 }

@@ -54,6 +54,22 @@ ensure_venv() {
   cp local/moto/requirements.txt "$stamp"
 }
 
+# .venv-tools: the SAM CLI and cargo-lambda (with zig), pinned in
+# scripts/lib/tools-requirements.txt. SAM's telemetry stays off: nothing
+# here may reach the internet.
+TOOLS="$ROOT/.venv-tools"
+export SAM_CLI_TELEMETRY=0
+ensure_tools() {
+  local stamp="$TOOLS/.requirements.txt"
+  if [ -x "$TOOLS/bin/sam" ] && cmp -s scripts/lib/tools-requirements.txt "$stamp"; then
+    return
+  fi
+  say "installing the SAM CLI and cargo-lambda into .venv-tools"
+  python3 -m venv "$TOOLS" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  "$TOOLS/bin/pip" install --quiet --disable-pip-version-check -r scripts/lib/tools-requirements.txt
+  cp scripts/lib/tools-requirements.txt "$stamp"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -106,6 +106,9 @@ pub struct Options {
     /// Feed the stream to the waitlist stream function (false: as if its
     /// records were lost).
     pub waitlist_stream: bool,
+    /// template.yaml's text changed by this function before the stack
+    /// starts (e.g. a permission taken away).
+    pub template_edit: Option<fn(String) -> String>,
 }
 
 impl Default for Options {
@@ -119,6 +122,7 @@ impl Default for Options {
             attempt_timeout_ms: None,
             record_requests: false,
             waitlist_stream: true,
+            template_edit: None,
         }
     }
 }
@@ -197,7 +201,14 @@ impl Stack {
             endpoint.starts_with("http://127.0.0.1"),
             "tests only talk to 127.0.0.1, not {endpoint}"
         );
-        let template = template();
+        let template = match opts.template_edit {
+            None => template(),
+            Some(edit) => {
+                let text = std::fs::read_to_string(repo_root().join("template.yaml"))
+                    .expect("template.yaml");
+                Template::parse(&edit(text)).expect("the edited template parses")
+            }
+        };
         let sdk = match opts.attempt_timeout_ms {
             Some(ms) => evently_store::aws::local_sdk_config_timeouts(&endpoint, ms, ms * 8),
             None => evently_store::aws::local_sdk_config(&endpoint),
@@ -216,8 +227,9 @@ impl Stack {
         evently_local::provision::create_table(&client, &template.tables[0], &table)
             .await
             .expect("create table");
-        let oracle = Store::new(evently_store::aws::local_client(&endpoint), table.clone());
-        let store = Store::new(client, table);
+        let oracle_client = evently_store::aws::local_client(&endpoint);
+        let oracle = Store::new(oracle_client.clone(), table.clone());
+        let store = Store::new(client, table.clone());
         let seeded = match opts.seed {
             Some(size) => seed(&store, chrono::Utc::now(), size).await.expect("seed"),
             None => None,
@@ -237,8 +249,21 @@ impl Stack {
             }
         };
         let app: &'static App = Box::leak(Box::new(app));
+        // Every function signs as itself: the endpoint holds each to its
+        // policies in the template (local/src/iam.rs).
+        let identities = evently_local::iam::register_stack_audited(
+            &endpoint,
+            &template,
+            &oracle_client,
+            &table,
+            &[("SenderEmail", &opts.sender)],
+            opts.template_edit.is_none(),
+        )
+        .await
+        .expect("the template's policies register");
         let (addr, _task) = evently_local::start_gateway(
             app,
+            &identities,
             &template,
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             &endpoint,
@@ -257,11 +282,18 @@ impl Stack {
                     ttl_every: std::time::Duration::from_secs(3600),
                     engine,
                     waitlist_stream: opts.waitlist_stream,
+                    lambdas: Default::default(),
                 };
                 Some(
-                    evently_local::start_event_sources_with(app, &template, &sdk, settings)
-                        .await
-                        .expect("event sources start"),
+                    evently_local::start_event_sources_with(
+                        app,
+                        &identities,
+                        &template,
+                        &sdk,
+                        settings,
+                    )
+                    .await
+                    .expect("event sources start"),
                 )
             }
             None => None,

@@ -304,8 +304,21 @@ async fn main() -> Result<(), Error> {
     )?;
     app.payments = ledger.clone();
     let app: &'static App = Box::leak(Box::new(app));
+    let sender = format!(
+        "bench-{}@evently.test",
+        evently_core::new_id().to_lowercase()
+    );
+    let identities = evently_local::iam::register_stack(
+        &endpoint,
+        &template,
+        &evently_store::aws::local_client(&endpoint),
+        &table,
+        &[("SenderEmail", &sender)],
+    )
+    .await?;
     let (addr, _task) = evently_local::start_gateway(
         app,
+        &identities,
         &template,
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         &endpoint,
@@ -313,13 +326,12 @@ async fn main() -> Result<(), Error> {
     .await?;
     let base = format!("http://{addr}");
     let mut settings = evently_local::EventSettings::from_env(base.clone());
-    settings.sender = format!(
-        "bench-{}@evently.test",
-        evently_core::new_id().to_lowercase()
-    );
+    settings.sender = sender;
     settings.sweep_every = Duration::from_secs(1);
     settings.engine.payment_settle_secs = 10;
-    let _sources = evently_local::start_event_sources_with(app, &template, &sdk, settings).await?;
+    let _sources =
+        evently_local::start_event_sources_with(app, &identities, &template, &sdk, settings)
+            .await?;
 
     let mut rows = Vec::new();
     for faults in [false, true] {

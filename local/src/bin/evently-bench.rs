@@ -274,8 +274,18 @@ async fn main() -> Result<(), Error> {
         b"bench-signing-key-of-at-least-32-bytes",
         Config::default(),
     )?));
+    let sender = evently_local::EventSettings::from_env(String::new()).sender;
+    let identities = evently_local::iam::register_stack(
+        &endpoint,
+        &template,
+        &client,
+        &table,
+        &[("SenderEmail", &sender)],
+    )
+    .await?;
     let (addr, _task) = evently_local::start_gateway(
         app,
+        &identities,
         &template,
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         &endpoint,
@@ -525,7 +535,9 @@ async fn main() -> Result<(), Error> {
         stream_poll: Duration::from_millis(100),
         ..evently_local::EventSettings::from_env(format!("http://{addr}"))
     };
-    let _sources = evently_local::start_event_sources(app, &template, &endpoint, settings).await?;
+    let _sources =
+        evently_local::start_event_sources(app, &identities, &template, &endpoint, settings)
+            .await?;
     let seats = vec!["A-1-1".to_owned(), "A-1-2".to_owned()];
     let (_, mut booker) = customer(app, "booker0").await?;
     let (_, hold, _) = api.hold(&booker, &demo.id, "A", &seats).await?;

@@ -106,6 +106,19 @@ impl App {
         })
     }
 
+    /// This app with every AWS client signing with access key `key` (the
+    /// local runtime's identity of one function; see local/src/iam.rs).
+    pub fn with_access_key(&self, key: &str) -> Self {
+        Self {
+            store: self.store.with_access_key(key),
+            tokens: self.tokens.with_access_key(key),
+            clock: self.clock.clone(),
+            payments: self.payments.clone(),
+            crash: self.crash.clone(),
+            config: self.config.clone(),
+        }
+    }
+
     /// Money in and out, over this app's store, provider and clock.
     pub fn cashier(&self) -> Payments {
         Payments {

@@ -127,6 +127,36 @@ impl TokenService {
         }
     }
 
+    /// The same keys, read from Secrets Manager (if that is where they come
+    /// from) with access key `key`: the local runtime gives each function
+    /// its own identity. Keys already read are not shared (each function
+    /// reads its own, as each Lambda container does).
+    pub fn with_access_key(&self, key: &str) -> Self {
+        let (source, keys) = match &self.source {
+            KeySource::Fixed => (
+                KeySource::Fixed,
+                self.keys.read().ok().and_then(|k| k.clone()),
+            ),
+            KeySource::SecretsManager { client, secret_id } => (
+                KeySource::SecretsManager {
+                    client: aws_sdk_secretsmanager::Client::from_conf(
+                        client
+                            .config()
+                            .to_builder()
+                            .credentials_provider(evently_store::aws::credentials(key))
+                            .build(),
+                    ),
+                    secret_id: secret_id.clone(),
+                },
+                None,
+            ),
+        };
+        let mut out = Self::with_keys(source, None);
+        out.keys = RwLock::new(keys);
+        out.refresh_after = self.refresh_after;
+        out
+    }
+
     /// Sets how soon an unknown `kid` may trigger another read of the keys.
     pub fn refreshing_after(mut self, after: std::time::Duration) -> Self {
         self.refresh_after = after;

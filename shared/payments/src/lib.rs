@@ -30,7 +30,7 @@ use evently_store::{ConfirmError, Store, StoreError};
 /// never books on a test card.
 pub fn provider_from_env() -> Arc<dyn PaymentProvider> {
     match std::env::var("PAYMENT_PROVIDER").as_deref() {
-        Ok("simulator") => Arc::new(evently_core::SimulatedPayments::default()),
+        Ok("simulator") => Arc::new(evently_core::SimulatedPayments::stateless()),
         other => {
             tracing::error!(configured = ?other.ok(), "{}", evently_core::payment::NOT_CONFIGURED);
             Arc::new(evently_core::NotConfigured)

@@ -54,6 +54,22 @@ impl Store {
         &self.client
     }
 
+    /// This store signing with another access key (the local runtime gives
+    /// each function its own, so the local endpoint can hold each to its
+    /// IAM policy); interceptors and retry settings are kept.
+    pub fn with_access_key(&self, key: &str) -> Self {
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .credentials_provider(aws::credentials(key))
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            table: self.table.clone(),
+        }
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -298,6 +314,19 @@ pub mod aws {
             )))
             .retry_config(retry_config())
             .timeout_config(timeout_config(attempt_ms, call_ms))
+            .build()
+    }
+
+    /// Fixed local credentials with this access key id.
+    pub fn credentials(key: &str) -> aws_sdk_dynamodb::config::SharedCredentialsProvider {
+        use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+        SharedCredentialsProvider::new(Credentials::new(key, "local", None, None, "evently-local"))
+    }
+
+    /// `sdk` signing with access key `key` (a function's identity locally).
+    pub fn with_access_key(sdk: &SdkConfig, key: &str) -> SdkConfig {
+        sdk.to_builder()
+            .credentials_provider(credentials(key))
             .build()
     }
 

@@ -1,0 +1,236 @@
+//! IAM from template.yaml, enforced locally (local/src/iam.rs and
+//! local/moto/iam.py): every stack in the suite runs with each function
+//! signing as itself, so every other test is also a test that the template
+//! grants enough. These show that it grants no more than it says: a copy of
+//! the template with one permission taken away breaks the flow that needs
+//! it, the way the first deployment would have broken.
+
+use evently_local::seed::SeedSize;
+use evently_tests::{Options, Stack, DEMO_NIGHT, DEMO_PASSWORD};
+use serde_json::{json, Value};
+
+/// `text` with the first `from` inside resource `resource` replaced by `to`.
+fn edit_resource(text: &str, resource: &str, from: &str, to: &str) -> String {
+    let header = format!("\n  {resource}:\n");
+    let body = text
+        .find(&header)
+        .unwrap_or_else(|| panic!("template has no {resource}"))
+        + header.len();
+    // The block ends where a line indented exactly two spaces (the next
+    // resource, or a comment before it) begins.
+    let end = text[body..]
+        .match_indices('\n')
+        .map(|(i, _)| body + i + 1)
+        .find(|&i| {
+            let line = &text[i..];
+            line.starts_with("  ") && !line.starts_with("   ")
+        })
+        .unwrap_or(text.len());
+    let block = &text[body..end];
+    assert!(block.contains(from), "{resource} has no `{from}`");
+    format!(
+        "{}{}{}",
+        &text[..body],
+        block.replacen(from, to, 1),
+        &text[end..]
+    )
+}
+
+/// The worker granted SendEmail where it calls SendRawEmail (the bug an
+/// earlier template shipped).
+fn worker_without_send_raw_email(text: String) -> String {
+    edit_resource(
+        &text,
+        "WaitlistWorkerFunction",
+        "- ses:SendRawEmail",
+        "- ses:SendEmail",
+    )
+}
+
+/// Registration without the UpdateItem its Idempotency-Key record needs
+/// (the other bug an earlier template shipped).
+fn register_without_update_item(text: String) -> String {
+    edit_resource(
+        &text,
+        "AuthRegisterFunction",
+        "- dynamodb:UpdateItem\n                - dynamodb:DeleteItem",
+        "- dynamodb:DeleteItem",
+    )
+}
+
+/// What the endpoint refused `function` in this stack.
+async fn denied(stack: &Stack, function: &str) -> Vec<String> {
+    let report = evently_local::iam::denials(&stack.endpoint, stack.app.store.table())
+        .await
+        .expect("IAM report");
+    report[function]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_worker_not_granted_send_raw_email_never_delivers_the_offer() {
+    let sender: &'static str = Box::leak(
+        format!("iam-{}@evently.test", evently_core::new_id().to_lowercase()).into_boxed_str(),
+    );
+    let stack = Stack::start_opts(Options {
+        seed: Some(SeedSize::Small),
+        // No sweeper run during the test: it holds SendRawEmail and would
+        // retry the email itself.
+        waitlist: Some((
+            evently_waitlist::EngineConfig::default(),
+            std::time::Duration::from_secs(3600),
+        )),
+        sender: sender.into(),
+        template_edit: Some(worker_without_send_raw_email),
+        ..Options::default()
+    })
+    .await;
+    let demo = stack.event_id(DEMO_NIGHT);
+    let user1 = stack.login("user1@example.com", DEMO_PASSWORD).await;
+    let user2 = stack.login("user2@example.com", DEMO_PASSWORD).await;
+    let (_, hold) = stack.hold(&user1, &demo, "A", &["A-1-1", "A-1-2"]).await;
+    let (status, booked) = stack
+        .confirm(&user1, hold["hold_id"].as_str().unwrap_or(""), "tok_visa")
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let join = json!({"event_id": demo, "quantity": 2});
+    assert_eq!(
+        stack
+            .post_as(&user2, "/api/v1/waitlist/join", &join, None)
+            .await
+            .0,
+        201
+    );
+    let booking = booked["booking"]["id"].as_str().expect("booking");
+    let (status, _) = stack
+        .delete_as(&user1, &format!("/api/v1/bookings/{booking}/cancel"))
+        .await;
+    assert_eq!(status, 200);
+
+    // The worker makes the offer (its DynamoDB grants are intact) and is
+    // refused the email, as SES in AWS would refuse it.
+    let needle = format!("ses:SendRawEmail arn:aws:ses:us-east-1:123456789012:identity/{sender}");
+    stack
+        .eventually("the worker's SendRawEmail to be denied", 30, || async {
+            denied(&stack, "WaitlistWorkerFunction")
+                .await
+                .contains(&needle)
+        })
+        .await;
+    let (_, status_now) = stack
+        .get(&format!("/api/v1/waitlist/status/{demo}"), Some(&user2))
+        .await;
+    assert_eq!(status_now["entry"]["status"], "offered", "{status_now}");
+    let from_us: Vec<Value> = stack
+        .mailbox()
+        .await
+        .into_iter()
+        .filter(|m| m["from"] == sender)
+        .collect();
+    assert!(
+        from_us.is_empty(),
+        "no email may leave without the permission: {from_us:?}"
+    );
+}
+
+/// Registers `email` twice under one Idempotency-Key: (first, replay).
+async fn register_twice(stack: &Stack, email: &str) -> ((u16, Value), (u16, Value)) {
+    let body = json!({"email": email, "password": "correct horse battery", "name": "Iam Test"});
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        let resp = stack
+            .http
+            .post(stack.url("/api/v1/auth/register"))
+            .header("idempotency-key", "iam-reg-1")
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        out.push(evently_tests::answer(resp).await);
+    }
+    let second = out.pop().expect("two answers");
+    (out.pop().expect("two answers"), second)
+}
+
+#[tokio::test]
+async fn a_registration_key_is_locked_without_update_item_and_replays_with_it() {
+    let email = format!("iam-{}@example.com", evently_core::new_id().to_lowercase());
+    let broken = Stack::start_opts(Options {
+        template_edit: Some(register_without_update_item),
+        ..Options::default()
+    })
+    .await;
+    let ((status, first), (again, replay)) = register_twice(&broken, &email).await;
+    // The account is made, but the key's record cannot be completed: the
+    // client's retry is refused instead of replayed.
+    assert_eq!(status, 201, "{first}");
+    assert_ne!(again, 201, "a locked key cannot replay: {replay}");
+    let table = broken.app.store.table();
+    let denials = denied(&broken, "AuthRegisterFunction").await;
+    assert!(
+        denials.iter().any(
+            |d| d.starts_with("dynamodb:UpdateItem") && d.ends_with(&format!(":table/{table}"))
+        ),
+        "{denials:?}"
+    );
+
+    // The template as it is grants what the same requests need.
+    let stack = Stack::start(None).await;
+    let ((status, first), (again, replay)) = register_twice(&stack, &email).await;
+    assert_eq!((status, again), (201, 201), "{first} {replay}");
+    assert_eq!(first["user"]["id"], replay["user"]["id"]);
+}
+
+#[tokio::test]
+async fn every_function_is_held_to_its_own_policy_and_no_other() {
+    // Each function's identity is checked separately: the catalog, which
+    // may only read, is refused a write with the same table a moment
+    // after the hold function was allowed one.
+    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let template = evently_tests::template();
+    // Registered again, out of the least-privilege report: the refusal
+    // below is on purpose.
+    let identities = evently_local::iam::register_stack_audited(
+        &stack.endpoint,
+        &template,
+        stack.oracle.client(),
+        stack.app.store.table(),
+        &[],
+        false,
+    )
+    .await
+    .expect("register");
+    let as_catalog = stack
+        .app
+        .store
+        .with_access_key(&identities.key_of("events-list"));
+    let put = as_catalog
+        .client()
+        .put_item()
+        .table_name(as_catalog.table())
+        .item("PK", aws_sdk_dynamodb::types::AttributeValue::S("X".into()))
+        .item("SK", aws_sdk_dynamodb::types::AttributeValue::S("X".into()))
+        .send()
+        .await;
+    let err = put.expect_err("the catalog may not write");
+    let code = aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err).map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("AccessDeniedException"), "{err:?}");
+    let as_hold = stack
+        .app
+        .store
+        .with_access_key(&identities.key_of("seats-hold"));
+    as_hold
+        .client()
+        .put_item()
+        .table_name(as_hold.table())
+        .item("PK", aws_sdk_dynamodb::types::AttributeValue::S("X".into()))
+        .item("SK", aws_sdk_dynamodb::types::AttributeValue::S("X".into()))
+        .send()
+        .await
+        .expect("the hold function may put items");
+}
