@@ -340,15 +340,7 @@ pub async fn open_stream(
     table: &str,
 ) -> Result<(String, String), Error> {
     use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-    let arn = dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await?
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .ok_or("table has no stream")?
-        .to_owned();
+    let arn = crate::provision::stream_arn(dynamodb, table).await?;
     let desc = streams.describe_stream().stream_arn(&arn).send().await?;
     let shard = desc
         .stream_description()

@@ -153,15 +153,7 @@ pub async fn stack_names(
     parameters: &[(&str, &str)],
     audit: bool,
 ) -> Result<Names, Error> {
-    let stream_arn = client
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await?
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .unwrap_or_default()
-        .to_owned();
+    let stream_arn = crate::provision::stream_arn(client, table).await?;
     Ok(Names {
         table: table.to_owned(),
         stream_arn,
@@ -505,19 +497,7 @@ pub fn environment(
         names,
     };
     let function = template
-        .doc
-        .get("Resources")
-        .and_then(Yaml::as_mapping)
-        .into_iter()
-        .flatten()
-        .map(|(_, r)| r)
-        .find(|r| {
-            r.get("Metadata")
-                .and_then(|m| m.get("BuildProperties"))
-                .and_then(|b| b.get("Binary"))
-                .and_then(Yaml::as_str)
-                == Some(binary)
-        })
+        .function_of(binary)
         .ok_or(format!("no function builds {binary}"))?;
     let globals = template.doc.get("Globals").and_then(|g| g.get("Function"));
     let mut env: BTreeMap<String, String> = BTreeMap::new();

@@ -183,3 +183,19 @@ pub async fn signing_key_secret(
             .to_owned()),
     }
 }
+
+/// The ARN of `table`'s current stream.
+pub async fn stream_arn(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await?
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .ok_or(format!("table {table} has no stream"))?
+        .to_owned())
+}

@@ -166,17 +166,22 @@ impl Template {
         std::time::Duration::from_secs(self.timeouts.get(binary).copied().unwrap_or(3))
     }
 
-    /// The memory size (MB) of the function built as `binary`: its own,
-    /// the Globals one, or Lambda's default of 128.
-    pub fn memory_of(&self, binary: &str) -> u64 {
-        let own = self
-            .doc
+    /// The template resource of the function built as `binary`.
+    pub fn function_of(&self, binary: &str) -> Option<&Value> {
+        self.doc
             .get("Resources")
             .and_then(Value::as_mapping)
             .into_iter()
             .flatten()
             .map(|(_, r)| r)
             .find(|r| str_at(r, &["Metadata", "BuildProperties", "Binary"]) == Some(binary))
+    }
+
+    /// The memory size (MB) of the function built as `binary`: its own,
+    /// the Globals one, or Lambda's default of 128.
+    pub fn memory_of(&self, binary: &str) -> u64 {
+        let own = self
+            .function_of(binary)
             .and_then(|r| r.get("Properties")?.get("MemorySize")?.as_u64());
         own.or_else(|| {
             self.doc
@@ -191,12 +196,8 @@ impl Template {
     /// The `FilterCriteria` patterns of the DynamoDB event source of the
     /// function built as `binary` (none: every record passes).
     pub fn stream_filters(&self, binary: &str) -> Result<Vec<crate::filter::Pattern>, String> {
-        let resources = self.doc.get("Resources").and_then(Value::as_mapping);
-        let function = resources
-            .into_iter()
-            .flatten()
-            .map(|(_, r)| r)
-            .find(|r| str_at(r, &["Metadata", "BuildProperties", "Binary"]) == Some(binary))
+        let function = self
+            .function_of(binary)
             .ok_or(format!("no function builds {binary}"))?;
         let mut out = Vec::new();
         for (_, ev) in function

@@ -643,6 +643,31 @@ impl Stack {
         panic!("timed out after {secs}s waiting for: {what}");
     }
 
+    /// The seed's Flows 1–3 up to the offer: user1 books both seats of
+    /// Evently Demo Night, user2 joins its waitlist for 2, user1 cancels.
+    /// Returns user2's token (the waitlist then hands the seats to user2).
+    pub async fn demo_night_cancelled_with_a_waiter(&self) -> String {
+        let demo = self.event_id(DEMO_NIGHT);
+        let user1 = self.login("user1@example.com", DEMO_PASSWORD).await;
+        let user2 = self.login("user2@example.com", DEMO_PASSWORD).await;
+        let (_, hold) = self.hold(&user1, &demo, "A", &["A-1-1", "A-1-2"]).await;
+        let (status, booked) = self
+            .confirm(&user1, hold["hold_id"].as_str().unwrap_or(""), "tok_visa")
+            .await;
+        assert_eq!(status, 201, "{booked}");
+        let join = serde_json::json!({"event_id": demo, "quantity": 2});
+        let (status, entry) = self
+            .post_as(&user2, "/api/v1/waitlist/join", &join, None)
+            .await;
+        assert_eq!(status, 201, "{entry}");
+        let booking = booked["booking"]["id"].as_str().expect("booking");
+        let (status, cancelled) = self
+            .delete_as(&user1, &format!("/api/v1/bookings/{booking}/cancel"))
+            .await;
+        assert_eq!(status, 200, "{cancelled}");
+        user2
+    }
+
     /// The id of a seeded event by name.
     pub fn event_id(&self, name: &str) -> String {
         self.seeded

@@ -116,34 +116,21 @@ async fn deploy() -> Deployed {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let sender = format!("bin-{}@evently.test", evently_core::new_id().to_lowercase());
-    let stream_arn = stack
-        .oracle
-        .client()
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("describe")
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .unwrap_or_default()
-        .to_owned();
-    let names = evently_local::iam::Names {
-        table: table.clone(),
-        stream_arn,
-        parameters: [
+    let mut names = evently_local::iam::stack_names(
+        &endpoint,
+        stack.oracle.client(),
+        &table,
+        &[
             ("SenderEmail", sender.as_str()),
             ("PublicBaseUrl", base.as_str()),
             // A staging deployment's choice: the test cards work.
             ("PaymentProvider", "simulator"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect(),
-        audit: true,
-        endpoint: endpoint.clone(),
-        secret_arn: Some(secret_arn),
-    };
+        ],
+        true,
+    )
+    .await
+    .expect("names");
+    names.secret_arn = Some(secret_arn);
     let identities = evently_local::iam::register(&endpoint, &template, &names)
         .await
         .expect("policies");

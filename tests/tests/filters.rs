@@ -5,7 +5,7 @@
 
 use evently_local::filter::{passes, Pattern};
 use evently_local::seed::SeedSize;
-use evently_tests::{Stack, DEMO_NIGHT, DEMO_PASSWORD};
+use evently_tests::{Stack, DEMO_NIGHT};
 use serde_json::{json, Value};
 
 fn pattern(p: Value) -> Pattern {
@@ -154,8 +154,6 @@ async fn records_the_filters_drop_never_reach_the_stream_functions() {
     let waitlist = sources.delivered["waitlist-stream"].clone();
     let analytics = sources.delivered["analytics-stream"].clone();
     let demo = stack.event_id(DEMO_NIGHT);
-    let user1 = stack.login("user1@example.com", DEMO_PASSWORD).await;
-    let user2 = stack.login("user2@example.com", DEMO_PASSWORD).await;
     // A registration writes only items the analytics filter drops.
     let (status, _) = stack
         .post(
@@ -165,27 +163,7 @@ async fn records_the_filters_drop_never_reach_the_stream_functions() {
         )
         .await;
     assert_eq!(status, 201);
-    let (_, hold) = stack.hold(&user1, &demo, "A", &["A-1-1", "A-1-2"]).await;
-    let (status, booked) = stack
-        .confirm(&user1, hold["hold_id"].as_str().unwrap_or(""), "tok_visa")
-        .await;
-    assert_eq!(status, 201, "{booked}");
-    let join = json!({"event_id": demo, "quantity": 2});
-    assert_eq!(
-        stack
-            .post_as(&user2, "/api/v1/waitlist/join", &join, None)
-            .await
-            .0,
-        201
-    );
-    let booking = booked["booking"]["id"].as_str().expect("booking");
-    assert_eq!(
-        stack
-            .delete_as(&user1, &format!("/api/v1/bookings/{booking}/cancel"))
-            .await
-            .0,
-        200
-    );
+    let user2 = stack.demo_night_cancelled_with_a_waiter().await;
     stack
         .eventually("the offer to user2", 20, || async {
             stack

@@ -6,7 +6,7 @@
 //! it, the way the first deployment would have broken.
 
 use evently_local::seed::SeedSize;
-use evently_tests::{Options, Stack, DEMO_NIGHT, DEMO_PASSWORD};
+use evently_tests::{Options, Stack, DEMO_NIGHT};
 use serde_json::{json, Value};
 
 /// `text` with the first `from` inside resource `resource` replaced by `to`.
@@ -91,26 +91,7 @@ async fn a_worker_not_granted_send_raw_email_never_delivers_the_offer() {
     })
     .await;
     let demo = stack.event_id(DEMO_NIGHT);
-    let user1 = stack.login("user1@example.com", DEMO_PASSWORD).await;
-    let user2 = stack.login("user2@example.com", DEMO_PASSWORD).await;
-    let (_, hold) = stack.hold(&user1, &demo, "A", &["A-1-1", "A-1-2"]).await;
-    let (status, booked) = stack
-        .confirm(&user1, hold["hold_id"].as_str().unwrap_or(""), "tok_visa")
-        .await;
-    assert_eq!(status, 201, "{booked}");
-    let join = json!({"event_id": demo, "quantity": 2});
-    assert_eq!(
-        stack
-            .post_as(&user2, "/api/v1/waitlist/join", &join, None)
-            .await
-            .0,
-        201
-    );
-    let booking = booked["booking"]["id"].as_str().expect("booking");
-    let (status, _) = stack
-        .delete_as(&user1, &format!("/api/v1/bookings/{booking}/cancel"))
-        .await;
-    assert_eq!(status, 200);
+    let user2 = stack.demo_night_cancelled_with_a_waiter().await;
 
     // The worker makes the offer (its DynamoDB grants are intact) and is
     // refused the email, as SES in AWS would refuse it.
