@@ -184,6 +184,16 @@ impl LocalLambda {
     }
 
     /// Invokes the function with `payload` and waits for its answer.
+    /// The process's peak resident memory so far, in KiB (Linux only).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self._child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
         let bytes = self.invoke_raw(Bytes::from(payload.to_string())).await?;
         serde_json::from_slice(&bytes).or(Ok(Value::Null))
