@@ -228,6 +228,42 @@ pub struct StreamSource {
     /// The function's real binary, given the DynamoDB event as Lambda
     /// gives it; `None`: the in-process consumer.
     pub lambda: Option<std::sync::Arc<crate::lambda::LocalLambda>>,
+    /// The mapping's `MaximumRetryAttempts` (None: until the record
+    /// expires, i.e. for ever locally) and its on-failure destination (an
+    /// SQS client signing as the function, and the queue's URL).
+    pub retries: Option<u32>,
+    pub on_failure: Option<(aws_sdk_sqs::Client, String)>,
+}
+
+/// What Lambda sends an on-failure destination when a stream batch has
+/// used up its retries: where the records were, not the records.
+fn failure_record(
+    out: &aws_sdk_dynamodbstreams::operation::get_records::GetRecordsOutput,
+    stream_arn: &str,
+    attempts: u32,
+) -> Value {
+    let seqs: Vec<&str> = out
+        .records()
+        .iter()
+        .filter_map(|r| r.dynamodb()?.sequence_number())
+        .collect();
+    serde_json::json!({
+        "requestContext": {
+            "requestId": evently_core::new_id().to_lowercase(),
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "DDBStreamBatchInfo": {
+            "shardId": "local",
+            "startSequenceNumber": seqs.first(),
+            "endSequenceNumber": seqs.last(),
+            "batchSize": seqs.len(),
+            "streamArn": stream_arn,
+        },
+    })
 }
 
 /// Who handles an event source's batches.
@@ -274,6 +310,9 @@ impl Delivered {
 }
 
 struct Target<'a> {
+    retries: Option<u32>,
+    on_failure: Option<&'a (aws_sdk_sqs::Client, String)>,
+    stream_arn: &'a str,
     lambda: Option<&'a crate::lambda::LocalLambda>,
     consumer: &'a StreamConsumer,
     filters: &'a [crate::filter::Pattern],
@@ -297,6 +336,8 @@ pub async fn poll_stream(
         filters,
         delivered,
         lambda,
+        retries,
+        on_failure,
     } = source;
     let mut opened = Some(first);
     loop {
@@ -323,6 +364,9 @@ pub async fn poll_stream(
                     consumer: &consumer,
                     filters: &filters,
                     delivered: &delivered,
+                    retries,
+                    on_failure: on_failure.as_ref(),
+                    stream_arn: &arn,
                 };
                 follow(&streams, iterator, to, every, same_stream).await
             }
@@ -376,6 +420,8 @@ async fn follow<F, Fut>(
 {
     let mut iterator = Some(start);
     let mut failures = 0;
+    // Attempts at the batch at `iterator` that failed.
+    let mut attempts: u32 = 0;
     let mut checked = std::time::Instant::now();
     while let Some(it) = iterator.take() {
         if checked.elapsed() > Duration::from_secs(3) {
@@ -456,14 +502,46 @@ async fn follow<F, Fut>(
             })
         };
         if !handled {
-            // Retry the same batch, as the event source mapping would.
-            tokio::time::sleep(every).await;
-            iterator = Some(it);
-            continue;
+            attempts += 1;
+            match (to.retries, to.on_failure) {
+                // Out of retries: as the mapping would, describe the batch
+                // to the on-failure destination and move past it.
+                (Some(max), Some((sqs, url))) if attempts > max => {
+                    let body = failure_record(&out, to.stream_arn, attempts).to_string();
+                    match sqs
+                        .send_message()
+                        .queue_url(url)
+                        .message_body(body)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => tracing::error!(
+                            attempts,
+                            "stream batch failed every retry; described on the on-failure queue"
+                        ),
+                        Err(e) => {
+                            // The destination refused (e.g. AccessDenied):
+                            // the mapping keeps retrying.
+                            tracing::error!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "on-failure destination refused the batch");
+                            tokio::time::sleep(every).await;
+                            iterator = Some(it);
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    // Retry the same batch, as the event source mapping would.
+                    tokio::time::sleep(every).await;
+                    iterator = Some(it);
+                    continue;
+                }
+            }
+        } else {
+            for key in keys {
+                to.delivered.push(key);
+            }
         }
-        for key in keys {
-            to.delivered.push(key);
-        }
+        attempts = 0;
         iterator = next;
         tokio::time::sleep(every).await;
     }

@@ -322,6 +322,21 @@ pub async fn start_event_sources_with(
         // The mapping's FilterCriteria from the template, applied as
         // Lambda applies them: what they drop never reaches the function.
         let filters = template.stream_filters(name)?;
+        // Its MaximumRetryAttempts and on-failure queue, which it sends to
+        // with its own role, as Lambda does.
+        let (retries, destination) = template.stream_retries(name);
+        let on_failure = match destination {
+            Some(queue) => Some((
+                aws_sdk_sqs::Client::new(&identities.sdk_for(&aws, name)),
+                queues
+                    .get(&queue)
+                    .ok_or(format!(
+                        "{name}'s on-failure destination {queue} is not a provisioned queue"
+                    ))?
+                    .clone(),
+            )),
+            None => None,
+        };
         let log = events::Delivered::default();
         delivered.insert(name.to_owned(), log.clone());
         let task = events::poll_stream(
@@ -332,6 +347,8 @@ pub async fn start_event_sources_with(
                 filters,
                 delivered: log,
                 lambda: settings.lambdas.get(name).cloned(),
+                retries,
+                on_failure,
             },
             consumer,
             settings.stream_poll,

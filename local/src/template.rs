@@ -193,6 +193,36 @@ impl Template {
         .unwrap_or(128)
     }
 
+    /// The DynamoDB event source of the function built as `binary`: its
+    /// `MaximumRetryAttempts` (None: -1 or unset, retried until the record
+    /// expires) and the logical id of its on-failure destination queue.
+    pub fn stream_retries(&self, binary: &str) -> (Option<u32>, Option<String>) {
+        let source = self
+            .function_of(binary)
+            .and_then(|f| f.get("Properties")?.get("Events")?.as_mapping().cloned())
+            .into_iter()
+            .flatten()
+            .map(|(_, ev)| ev)
+            .find(|ev| str_at(ev, &["Type"]) == Some("DynamoDB"));
+        let Some(props) = source.as_ref().and_then(|ev| ev.get("Properties")) else {
+            return (None, None);
+        };
+        let retries = props
+            .get("MaximumRetryAttempts")
+            .and_then(Value::as_i64)
+            .and_then(|n| u32::try_from(n).ok());
+        let destination = props
+            .get("DestinationConfig")
+            .and_then(|d| d.get("OnFailure"))
+            .and_then(|d| d.get("Destination"))
+            .and_then(|d| match d {
+                Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+                other => other.as_str().map(str::to_owned),
+            })
+            .map(|t| t.trim_end_matches(".Arn").to_owned());
+        (retries, destination)
+    }
+
     /// The `FilterCriteria` patterns of the DynamoDB event source of the
     /// function built as `binary` (none: every record passes).
     pub fn stream_filters(&self, binary: &str) -> Result<Vec<crate::filter::Pattern>, String> {

@@ -215,3 +215,75 @@ async fn every_function_is_held_to_its_own_policy_and_no_other() {
         .await
         .expect("the hold function may put items");
 }
+
+/// The waitlist stream function without permission to send to its queue.
+fn stream_without_queue(text: String) -> String {
+    edit_resource(
+        &text,
+        "WaitlistStreamFunction",
+        "        - SQSSendMessagePolicy:\n            QueueName: !GetAtt WaitlistQueue.QueueName\n",
+        "",
+    )
+}
+
+#[tokio::test]
+async fn a_stream_batch_that_fails_every_retry_is_described_on_its_failure_queue() {
+    // The template's mapping: MaximumRetryAttempts 5, then the batch goes
+    // to StreamFailureQueue — sent with the function's own role.
+    let stack = Stack::start_opts(Options {
+        seed: Some(SeedSize::Small),
+        waitlist: Some((
+            evently_waitlist::EngineConfig::default(),
+            std::time::Duration::from_secs(3600),
+        )),
+        template_edit: Some(stream_without_queue),
+        ..Options::default()
+    })
+    .await;
+    let (retries, destination) = evently_tests::template().stream_retries("waitlist-stream");
+    assert_eq!(
+        (retries, destination.as_deref()),
+        (Some(5), Some("StreamFailureQueue"))
+    );
+    stack.demo_night_cancelled_with_a_waiter().await;
+    let url = stack.events.as_ref().expect("event sources").queues["StreamFailureQueue"].clone();
+    let sqs = aws_sdk_sqs::Client::new(&evently_store::aws::local_sdk_config(&stack.endpoint));
+    let mut described = None;
+    for _ in 0..200 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .expect("receive");
+        if let Some(m) = out.messages().first() {
+            described = m.body().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let described: Value =
+        serde_json::from_str(&described.expect("the batch on the failure queue")).expect("json");
+    assert_eq!(
+        described["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    // The first attempt and its 5 retries.
+    assert_eq!(described["requestContext"]["approximateInvokeCount"], 6);
+    let stream =
+        evently_local::provision::stream_arn(stack.oracle.client(), stack.app.store.table())
+            .await
+            .expect("stream");
+    assert_eq!(
+        described["DDBStreamBatchInfo"]["streamArn"],
+        stream.as_str()
+    );
+    assert!(described["DDBStreamBatchInfo"]["batchSize"].as_u64() >= Some(1));
+    let denials = denied(&stack, "WaitlistStreamFunction").await;
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.starts_with("sqs:SendMessage") && d.contains("WaitlistQueue")),
+        "{denials:?}"
+    );
+}
