@@ -15,7 +15,7 @@ use evently_waitlist::Engine;
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
-use crate::template::Template;
+use crate::template::{getatt_target, Template};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -164,15 +164,6 @@ pub async fn provision_bus(
     Ok(name)
 }
 
-/// `!GetAtt X.Arn` → "X" (however the YAML library presents the tag).
-fn getatt_target(v: &Yaml) -> Option<String> {
-    let text = match v {
-        Yaml::Tagged(t) => t.value.as_str(),
-        other => other.as_str(),
-    }?;
-    Some(text.trim_end_matches(".Arn").to_owned())
-}
-
 /// One stream record, as every local stream consumer receives it (the
 /// analytics function's own record type: id, sequence number, time, images).
 pub type StreamRecord = evently_analytics::Record;
@@ -269,8 +260,8 @@ fn failure_record(
 /// Who handles an event source's batches.
 pub enum Backend {
     InProcess(&'static Engine),
-    /// The real binary, and the ARN its events name as their source.
-    Lambda(std::sync::Arc<crate::lambda::LocalLambda>, String),
+    /// The function's real binary.
+    Lambda(std::sync::Arc<crate::lambda::LocalLambda>),
 }
 
 /// The ids in a partial batch response (`batchItemFailures`), or `None`
@@ -317,6 +308,24 @@ struct Target<'a> {
     consumer: &'a StreamConsumer,
     filters: &'a [crate::filter::Pattern],
     delivered: &'a Delivered,
+}
+
+/// A stream record as the in-process consumers take it (images as plain
+/// JSON).
+fn plain_record(r: &aws_sdk_dynamodbstreams::types::Record) -> Option<StreamRecord> {
+    let d = r.dynamodb()?;
+    let plain = |img: Option<&HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
+        img.and_then(|i| serde_dynamo::from_item::<_, Value>(i.clone()).ok())
+    };
+    Some(StreamRecord {
+        id: r.event_id().unwrap_or_default().to_owned(),
+        sequence_number: d.sequence_number().unwrap_or_default().to_owned(),
+        at: d
+            .approximate_creation_date_time()
+            .map_or_else(|| chrono::Utc::now().timestamp(), |t| t.secs()),
+        old: plain(d.old_image()),
+        new: plain(d.new_image()),
+    })
 }
 
 /// Follows the table's stream from now on and feeds its records to one
@@ -446,60 +455,50 @@ async fn follow<F, Fut>(
                 continue;
             }
         };
-        let records: Vec<StreamRecord> = out
-            .records()
-            .iter()
-            .filter(|r| crate::filter::passes(to.filters, &crate::filter::record_event(r)))
-            .filter_map(|r| {
-                let d = r.dynamodb()?;
-                let plain = |img: Option<
-                    &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
-                >| {
-                    img.and_then(|i| serde_dynamo::from_item::<_, Value>(i.clone()).ok())
-                };
-                Some(StreamRecord {
-                    id: r.event_id().unwrap_or_default().to_owned(),
-                    sequence_number: d.sequence_number().unwrap_or_default().to_owned(),
-                    at: d
-                        .approximate_creation_date_time()
-                        .map_or_else(|| chrono::Utc::now().timestamp(), |t| t.secs()),
-                    old: plain(d.old_image()),
-                    new: plain(d.new_image()),
-                })
-            })
-            .collect();
         let next = out.next_shard_iterator().map(str::to_owned);
-        // An invocation that crashes (panics) failed its batch.
-        let keys: Vec<(String, String)> = out
+        // The records the mapping's filters let through, each with its
+        // event (the shape filters are written against and the real binary
+        // receives): judged once.
+        let passed: Vec<(&aws_sdk_dynamodbstreams::types::Record, Value)> = out
             .records()
             .iter()
-            .filter(|r| crate::filter::passes(to.filters, &crate::filter::record_event(r)))
-            .filter_map(|r| {
+            .map(|r| (r, crate::filter::record_event(r)))
+            .filter(|(_, event)| crate::filter::passes(to.filters, event))
+            .collect();
+        let keys: Vec<(String, String)> = passed
+            .iter()
+            .filter_map(|(r, _)| {
                 let k = r.dynamodb()?.keys()?;
                 let s = |name: &str| k.get(name)?.as_s().ok().cloned();
                 Some((s("PK")?, s("SK")?))
             })
             .collect();
-        let handled = if let (Some(lambda), false) = (to.lambda, records.is_empty()) {
-            let event = serde_json::json!({ "Records": out
-                .records()
-                .iter()
-                .map(crate::filter::record_event)
-                .filter(|e| crate::filter::passes(to.filters, e))
-                .collect::<Vec<_>>() });
-            match lambda.invoke(&event).await {
-                Ok(answer) => batch_failures(&answer).is_some_and(|f| f.is_empty()),
-                Err(e) => {
-                    tracing::error!(function = %lambda.name, error = %e, "stream batch failed; retried");
-                    false
+        let handled = match to.lambda {
+            _ if passed.is_empty() => true,
+            Some(lambda) => {
+                let event = serde_json::json!({
+                    "Records": passed.into_iter().map(|(_, event)| event).collect::<Vec<_>>(),
+                });
+                match lambda.invoke(&event).await {
+                    Ok(answer) => batch_failures(&answer).is_some_and(|f| f.is_empty()),
+                    Err(e) => {
+                        tracing::error!(function = %lambda.name, error = %e, "stream batch failed; retried");
+                        false
+                    }
                 }
             }
-        } else {
-            records.is_empty()
-            || tokio::spawn((to.consumer)(records)).await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "stream consumer crashed; its batch is retried");
-                false
-            })
+            None => {
+                let records: Vec<StreamRecord> =
+                    passed.iter().filter_map(|(r, _)| plain_record(r)).collect();
+                // An invocation that crashes (panics) failed its batch.
+                records.is_empty()
+                    || tokio::spawn((to.consumer)(records))
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::error!(error = %e, "stream consumer crashed; its batch is retried");
+                            false
+                        })
+            }
         };
         if !handled {
             attempts += 1;
@@ -597,7 +596,10 @@ pub async fn poll_queue(backend: Backend, queue: Queue, timeout: Duration) -> Re
                     }
                 }
             }
-            Backend::Lambda(lambda, arn) => {
+            Backend::Lambda(lambda) => {
+                // The queue's ARN, as its events name their source.
+                let name = queue.url().rsplit('/').next().unwrap_or_default();
+                let arn = crate::iam::arn("sqs", name);
                 let event = serde_json::json!({ "Records": messages.iter().map(|m| serde_json::json!({
                     "messageId": m.message_id(),
                     "receiptHandle": m.receipt_handle(),
@@ -650,7 +652,7 @@ pub async fn tick_sweeper(backend: Backend, every: Duration, timeout: Duration) 
         let deadline = tokio::time::Instant::now() + timeout;
         let engine = match &backend {
             Backend::InProcess(engine) => *engine,
-            Backend::Lambda(lambda, _) => {
+            Backend::Lambda(lambda) => {
                 if let Err(e) = lambda.invoke(&scheduled_event()).await {
                     tracing::warn!(error = %e, "sweep failed");
                 }

@@ -281,6 +281,20 @@ impl Gateway {
     }
 }
 
+/// Adds `value` under `key`, joined to what is there with a comma: how
+/// API Gateway's payload 2.0 carries repeated headers and query parameters.
+fn append_joined(map: &mut serde_json::Map<String, serde_json::Value>, key: &str, value: &str) {
+    match map.get_mut(key) {
+        Some(serde_json::Value::String(joined)) => {
+            joined.push(',');
+            joined.push_str(value);
+        }
+        _ => {
+            map.insert(key.to_owned(), value.into());
+        }
+    }
+}
+
 /// The API Gateway HTTP API (payload 2.0) event of a request.
 fn apigw_event(
     parts: &hyper::http::request::Parts,
@@ -298,29 +312,12 @@ fn apigw_event(
             cookies.extend(value.split("; ").map(str::to_owned));
             continue;
         }
-        // Repeated headers are joined with commas, as API Gateway does.
-        match headers.get_mut(name.as_str()) {
-            Some(serde_json::Value::String(v)) => {
-                v.push(',');
-                v.push_str(&value);
-            }
-            _ => {
-                headers.insert(name.as_str().to_owned(), value.into());
-            }
-        }
+        append_joined(&mut headers, name.as_str(), &value);
     }
     let raw_query = parts.uri.query().unwrap_or("").to_owned();
     let mut query = serde_json::Map::new();
     for (k, v) in form_urlencoded::parse(raw_query.as_bytes()) {
-        match query.get_mut(k.as_ref()) {
-            Some(serde_json::Value::String(joined)) => {
-                joined.push(',');
-                joined.push_str(&v);
-            }
-            _ => {
-                query.insert(k.into_owned(), v.into_owned().into());
-            }
-        }
+        append_joined(&mut query, &k, &v);
     }
     let (text, encoded) = match std::str::from_utf8(body) {
         Ok(t) => (t.to_owned(), false),

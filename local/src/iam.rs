@@ -27,6 +27,16 @@ pub const REGION: &str = "us-east-1";
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The ARN of a local resource: `arn:aws:<service>:<region>:<account>:<rest>`.
+pub fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}")
+}
+
+/// Where the local endpoint takes policies and reports on them.
+fn control_url(endpoint: &str) -> String {
+    format!("{}/_evently/iam", endpoint.trim_end_matches('/'))
+}
+
 /// The local names of one stack's resources (everything is named
 /// `<prefix>-<LogicalId>` except the table, named `prefix`).
 #[derive(Debug, Clone)]
@@ -97,7 +107,7 @@ pub async fn register(
         })
         .collect();
     let resp = reqwest::Client::new()
-        .post(format!("{}/_evently/iam", endpoint.trim_end_matches('/')))
+        .post(control_url(endpoint))
         .json(&json!({ "principals": principals }))
         .send()
         .await?;
@@ -120,19 +130,9 @@ pub async fn register(
 
 /// `register` for the stack whose table is `table` (it must exist: its
 /// stream's ARN is read with the administrator's `client`), with these
-/// parameter values besides the template's defaults.
+/// parameter values besides the template's defaults; `audit`: counted in
+/// the least-privilege report (false for an edited copy of the template).
 pub async fn register_stack(
-    endpoint: &str,
-    template: &Template,
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    parameters: &[(&str, &str)],
-) -> Result<Identities, Error> {
-    register_stack_audited(endpoint, template, client, table, parameters, true).await
-}
-
-/// `register_stack`, counted in the least-privilege report or not.
-pub async fn register_stack_audited(
     endpoint: &str,
     template: &Template,
     client: &aws_sdk_dynamodb::Client,
@@ -264,8 +264,6 @@ impl Resolver<'_> {
                 .ok_or(format!("{name} needs {key}"))
                 .and_then(|v| self.scalar(v))
         };
-        let arn =
-            |service: &str, rest: String| format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}");
         // From SAM's policy_templates.json.
         let statement = match name {
             "AWSSecretsManagerGetSecretValuePolicy" => json!({
@@ -276,14 +274,14 @@ impl Resolver<'_> {
             "SQSSendMessagePolicy" => json!({
                 "Effect": "Allow",
                 "Action": ["sqs:SendMessage*"],
-                "Resource": arn("sqs", arg("QueueName")?),
+                "Resource": arn("sqs", &arg("QueueName")?),
             }),
             "SQSPollerPolicy" => json!({
                 "Effect": "Allow",
                 "Action": ["sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch",
                            "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
                            "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-                "Resource": arn("sqs", arg("QueueName")?),
+                "Resource": arn("sqs", &arg("QueueName")?),
             }),
             "DynamoDBReadPolicy" | "DynamoDBCrudPolicy" => {
                 let table = arg("TableName")?;
@@ -306,14 +304,14 @@ impl Resolver<'_> {
                 json!({
                     "Effect": "Allow",
                     "Action": actions,
-                    "Resource": [arn("dynamodb", format!("table/{table}")),
-                                 arn("dynamodb", format!("table/{table}/index/*"))],
+                    "Resource": [arn("dynamodb", &format!("table/{table}")),
+                                 arn("dynamodb", &format!("table/{table}/index/*"))],
                 })
             }
             "EventBridgePutEventsPolicy" => json!({
                 "Effect": "Allow",
                 "Action": ["events:PutEvents"],
-                "Resource": arn("events", format!("event-bus/{}", arg("EventBusName")?)),
+                "Resource": arn("events", &format!("event-bus/{}", arg("EventBusName")?)),
             }),
             other => {
                 return Err(format!(
@@ -453,9 +451,9 @@ impl Resolver<'_> {
             Some("AWS::SecretsManager::Secret") if self.names.secret_arn.is_some() => {
                 Ok(self.names.secret_arn.clone().unwrap_or_default())
             }
-            Some("AWS::SecretsManager::Secret") => Ok(format!(
-                "arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{}-??????",
-                self.local_name(name)
+            Some("AWS::SecretsManager::Secret") => Ok(arn(
+                "secretsmanager",
+                &format!("secret:{}-??????", self.local_name(name)),
             )),
             Some(other) => Err(format!("Ref of a {other} is not resolved locally")),
             None => Err(format!("Ref of unknown {name}")),
@@ -463,17 +461,15 @@ impl Resolver<'_> {
     }
 
     fn attribute(&self, id: &str, attr: &str) -> Result<String, String> {
-        let arn =
-            |service: &str, rest: String| format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}");
         match (self.resource_type(id), attr) {
             (Some("AWS::DynamoDB::Table"), "Arn") => {
-                Ok(arn("dynamodb", format!("table/{}", self.names.table)))
+                Ok(arn("dynamodb", &format!("table/{}", self.names.table)))
             }
             (Some("AWS::DynamoDB::Table"), "StreamArn") => Ok(self.names.stream_arn.clone()),
-            (Some("AWS::SQS::Queue"), "Arn") => Ok(arn("sqs", self.local_name(id))),
+            (Some("AWS::SQS::Queue"), "Arn") => Ok(arn("sqs", &self.local_name(id))),
             (Some("AWS::SQS::Queue"), "QueueName") => Ok(self.local_name(id)),
             (Some("AWS::Events::EventBus"), "Arn") => {
-                Ok(arn("events", format!("event-bus/{}", self.local_name(id))))
+                Ok(arn("events", &format!("event-bus/{}", self.local_name(id))))
             }
             (Some("AWS::Events::EventBus"), "Name") => Ok(self.local_name(id)),
             (ty, _) => Err(format!(
@@ -537,7 +533,7 @@ pub fn environment(
 /// `table`: function logical id → `"action resource"` list.
 pub async fn denials(endpoint: &str, table: &str) -> Result<Json, Error> {
     Ok(reqwest::Client::new()
-        .get(format!("{}/_evently/iam", endpoint.trim_end_matches('/')))
+        .get(control_url(endpoint))
         .query(&[("prefix", key(table, ""))])
         .send()
         .await?
@@ -550,7 +546,7 @@ pub async fn denials(endpoint: &str, table: &str) -> Result<Json, Error> {
 /// denied (GET /_evently/iam).
 pub async fn report(endpoint: &str) -> Result<Json, Error> {
     Ok(reqwest::Client::new()
-        .get(format!("{}/_evently/iam", endpoint.trim_end_matches('/')))
+        .get(control_url(endpoint))
         .send()
         .await?
         .json()

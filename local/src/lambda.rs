@@ -85,14 +85,14 @@ pub struct LocalLambda {
     pub init: Duration,
     /// One invocation at a time, as one execution environment.
     turn: Mutex<()>,
-    _child: tokio::process::Child,
-    _server: tokio::task::JoinHandle<()>,
+    child: tokio::process::Child,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for LocalLambda {
     fn drop(&mut self) {
         // The process goes with `kill_on_drop`; its Runtime API too.
-        self._server.abort();
+        self.server.abort();
     }
 }
 
@@ -178,15 +178,14 @@ impl LocalLambda {
             timeout: spec.timeout,
             init,
             turn: Mutex::new(()),
-            _child: child,
-            _server: server,
+            child,
+            server,
         }))
     }
 
-    /// Invokes the function with `payload` and waits for its answer.
     /// The process's peak resident memory so far, in KiB (Linux only).
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self._child.id()?;
+        let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
@@ -194,12 +193,13 @@ impl LocalLambda {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// Invokes the function with `payload` and waits for its answer.
     pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
         let bytes = self.invoke_raw(Bytes::from(payload.to_string())).await?;
         serde_json::from_slice(&bytes).or(Ok(Value::Null))
     }
 
-    pub async fn invoke_raw(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+    async fn invoke_raw(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
         let _turn = self.turn.lock().await;
         let (reply, answer) = oneshot::channel();
         let deadline = std::time::SystemTime::now() + self.timeout;
@@ -280,12 +280,7 @@ async fn route(shared: &Shared, req: hyper::Request<Incoming>) -> Resp {
                 .insert(job.id.clone(), job.reply);
             let mut resp = reply(200, job.payload);
             let headers = resp.headers_mut();
-            let arn = format!(
-                "arn:aws:lambda:{}:{}:function:{}",
-                crate::iam::REGION,
-                crate::iam::ACCOUNT,
-                shared.name
-            );
+            let arn = crate::iam::arn("lambda", &format!("function:{}", shared.name));
             for (k, v) in [
                 ("lambda-runtime-aws-request-id", job.id),
                 ("lambda-runtime-deadline-ms", job.deadline_ms.to_string()),

@@ -364,15 +364,10 @@ pub async fn start_event_sources_with(
     let sweeper_timeout = template.timeout_of("waitlist-sweeper");
     let worker_queue = queue_as("waitlist-worker");
     let worker_lambda = settings.lambdas.get("waitlist-worker").cloned();
-    let worker_queue_arn = format!(
-        "arn:aws:sqs:{}:{}:{table}-WaitlistQueue",
-        iam::REGION,
-        iam::ACCOUNT
-    );
     tasks.extend([
         tokio::spawn(async move {
             let backend = match worker_lambda {
-                Some(l) => events::Backend::Lambda(l, worker_queue_arn),
+                Some(l) => events::Backend::Lambda(l),
                 None => events::Backend::InProcess(worker),
             };
             if let Err(e) = events::poll_queue(backend, worker_queue, worker_timeout).await {
@@ -381,7 +376,7 @@ pub async fn start_event_sources_with(
         }),
         tokio::spawn(events::tick_sweeper(
             match settings.lambdas.get("waitlist-sweeper").cloned() {
-                Some(l) => events::Backend::Lambda(l, String::new()),
+                Some(l) => events::Backend::Lambda(l),
                 None => events::Backend::InProcess(sweeper),
             },
             settings.sweep_every,

@@ -51,6 +51,15 @@ pub enum TemplateError {
     Shape(String),
 }
 
+/// `!GetAtt X.Arn` → "X" (however the YAML library presents the tag).
+pub fn getatt_target(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::Tagged(t) => t.value.as_str(),
+        other => other.as_str(),
+    }?;
+    Some(text.trim_end_matches(".Arn").to_owned())
+}
+
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
     for key in path {
@@ -193,18 +202,22 @@ impl Template {
         .unwrap_or(128)
     }
 
+    /// The `Properties` of each DynamoDB event source of the function
+    /// built as `binary`.
+    fn dynamodb_sources<'a>(&'a self, binary: &str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.function_of(binary)
+            .and_then(|f| f.get("Properties")?.get("Events")?.as_mapping())
+            .into_iter()
+            .flatten()
+            .filter(|(_, ev)| str_at(ev, &["Type"]) == Some("DynamoDB"))
+            .filter_map(|(_, ev)| ev.get("Properties"))
+    }
+
     /// The DynamoDB event source of the function built as `binary`: its
     /// `MaximumRetryAttempts` (None: -1 or unset, retried until the record
     /// expires) and the logical id of its on-failure destination queue.
     pub fn stream_retries(&self, binary: &str) -> (Option<u32>, Option<String>) {
-        let source = self
-            .function_of(binary)
-            .and_then(|f| f.get("Properties")?.get("Events")?.as_mapping().cloned())
-            .into_iter()
-            .flatten()
-            .map(|(_, ev)| ev)
-            .find(|ev| str_at(ev, &["Type"]) == Some("DynamoDB"));
-        let Some(props) = source.as_ref().and_then(|ev| ev.get("Properties")) else {
+        let Some(props) = self.dynamodb_sources(binary).next() else {
             return (None, None);
         };
         let retries = props
@@ -215,34 +228,19 @@ impl Template {
             .get("DestinationConfig")
             .and_then(|d| d.get("OnFailure"))
             .and_then(|d| d.get("Destination"))
-            .and_then(|d| match d {
-                Value::Tagged(t) => t.value.as_str().map(str::to_owned),
-                other => other.as_str().map(str::to_owned),
-            })
-            .map(|t| t.trim_end_matches(".Arn").to_owned());
+            .and_then(getatt_target);
         (retries, destination)
     }
 
     /// The `FilterCriteria` patterns of the DynamoDB event source of the
     /// function built as `binary` (none: every record passes).
     pub fn stream_filters(&self, binary: &str) -> Result<Vec<crate::filter::Pattern>, String> {
-        let function = self
-            .function_of(binary)
+        self.function_of(binary)
             .ok_or(format!("no function builds {binary}"))?;
         let mut out = Vec::new();
-        for (_, ev) in function
-            .get("Properties")
-            .and_then(|p| p.get("Events"))
-            .and_then(Value::as_mapping)
-            .into_iter()
-            .flatten()
-        {
-            if str_at(ev, &["Type"]) != Some("DynamoDB") {
-                continue;
-            }
-            let filters = ev
-                .get("Properties")
-                .and_then(|p| p.get("FilterCriteria"))
+        for props in self.dynamodb_sources(binary) {
+            let filters = props
+                .get("FilterCriteria")
                 .and_then(|f| f.get("Filters"))
                 .and_then(Value::as_sequence);
             for f in filters.into_iter().flatten() {

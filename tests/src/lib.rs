@@ -251,7 +251,7 @@ impl Stack {
         let app: &'static App = Box::leak(Box::new(app));
         // Every function signs as itself: the endpoint holds each to its
         // policies in the template (local/src/iam.rs).
-        let identities = evently_local::iam::register_stack_audited(
+        let identities = evently_local::iam::register_stack(
             &endpoint,
             &template,
             &oracle_client,
@@ -633,10 +633,24 @@ impl Stack {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
+        self.eventually_some(what, secs, || {
+            let holds = check();
+            async move { holds.await.then_some(()) }
+        })
+        .await
+    }
+
+    /// Waits (polling, bounded) until `check` finds something, and returns
+    /// it; panics after `secs`.
+    pub async fn eventually_some<T, F, Fut>(&self, what: &str, secs: u64, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         while std::time::Instant::now() < deadline {
-            if check().await {
-                return;
+            if let Some(found) = check().await {
+                return found;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }

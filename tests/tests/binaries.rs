@@ -312,37 +312,31 @@ async fn the_real_binaries_serve_the_seed_flows_under_the_runtime_api() {
         )
         .await;
     assert_eq!(status, 200, "{cancelled}");
-    let mut offer = Value::Null;
-    for _ in 0..300 {
-        let (_, st) = d
-            .call(
-                Method::GET,
-                &format!("/api/v1/waitlist/status/{demo}"),
-                Some(&user2),
-                None,
-            )
-            .await;
-        if st["entry"]["status"] == "offered" {
-            offer = st["entry"]["offer"].clone();
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let offer = d
+        .stack
+        .eventually_some("the offer made by the worker binary", 30, || async {
+            let (_, st) = d
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/waitlist/status/{demo}"),
+                    Some(&user2),
+                    None,
+                )
+                .await;
+            (st["entry"]["status"] == "offered").then(|| st["entry"]["offer"].clone())
+        })
+        .await;
     assert!(offer.is_object(), "the worker binary made no offer");
-    let mut email = None;
-    for _ in 0..300 {
-        email = d
-            .stack
-            .mailbox()
-            .await
-            .into_iter()
-            .find(|m| m["from"] == d.sender.as_str());
-        if email.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let email = email.expect("the offer email, sent by the worker binary");
+    let email = d
+        .stack
+        .eventually_some("the offer email, sent by the worker binary", 30, || async {
+            d.stack
+                .mailbox()
+                .await
+                .into_iter()
+                .find(|m| m["from"] == d.sender.as_str())
+        })
+        .await;
     // The email's link is the status's claim path under PUBLIC_BASE_URL
     // (the worker's environment from the template).
     let claim = offer["claim_url"].as_str().expect("claim url");

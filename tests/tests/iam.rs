@@ -176,7 +176,7 @@ async fn every_function_is_held_to_its_own_policy_and_no_other() {
     let template = evently_tests::template();
     // Registered again, out of the least-privilege report: the refusal
     // below is on purpose.
-    let identities = evently_local::iam::register_stack_audited(
+    let identities = evently_local::iam::register_stack(
         &stack.endpoint,
         &template,
         stack.oracle.client(),

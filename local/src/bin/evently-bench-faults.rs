@@ -314,6 +314,7 @@ async fn main() -> Result<(), Error> {
         &evently_store::aws::local_client(&endpoint),
         &table,
         &[("SenderEmail", &sender)],
+        true,
     )
     .await?;
     let (addr, _task) = evently_local::start_gateway(

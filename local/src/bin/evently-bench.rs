@@ -281,6 +281,7 @@ async fn main() -> Result<(), Error> {
         &client,
         &table,
         &[("SenderEmail", &sender)],
+        true,
     )
     .await?;
     let (addr, _task) = evently_local::start_gateway(
