@@ -5,10 +5,10 @@
 use chrono::Duration;
 use evently_core::hold::{validate_seats, HoldRefused};
 use evently_core::{new_id, EventStatus, Hold, HoldStatus};
-use evently_http::idempotency::idempotent;
+use evently_http::idempotency::{used, Keyed};
 use evently_http::request::json_body;
 use evently_http::response::created;
-use evently_http::views::{public_event, HoldView};
+use evently_http::views::{cached_public_event, HoldView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use evently_store::HoldError;
 use serde::Deserialize;
@@ -52,12 +52,22 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn hold_seats(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
-    idempotent(app, &req, &claims.sub, |_| place(app, &req, &claims.sub)).await
+    let key = Keyed::of(&req, &claims.sub)?;
+    place(app, &req, &claims.sub, key.as_ref()).await
 }
 
-async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>, ApiError> {
+/// One round trip to DynamoDB on the way to a hold: the event comes from
+/// this function's copy (`cached_public_event`), and the seats, the hold,
+/// the holder's guard and the Idempotency-Key's answer are one
+/// transaction. A key used before answers from its record.
+async fn place(
+    app: &App,
+    req: &Request,
+    user_id: &str,
+    key: Option<&Keyed>,
+) -> Result<Response<Body>, ApiError> {
     let body: HoldRequest = json_body(req)?;
-    let event = public_event(app, &body.event_id).await?;
+    let event = cached_public_event(app, &body.event_id).await?;
     let now = app.clock.now();
     if event.status != EventStatus::Published {
         return Err(ApiError::conflict(
@@ -90,8 +100,18 @@ async fn place(app: &App, req: &Request, user_id: &str) -> Result<Response<Body>
         offer: None,
     };
     let max = app.config.max_held_seats_per_user as u32;
-    match app.store.create_hold(&hold, now, max).await {
-        Ok(()) => created(&HoldView::from(&hold)),
+    let answer = created(&HoldView::from(&hold))?;
+    let recorded = match (key, answer.body()) {
+        (Some(key), Body::Text(text)) => Some(key.answer(201, text.clone())),
+        _ => None,
+    };
+    match app
+        .store
+        .create_hold(&hold, now, max, recorded.as_ref())
+        .await
+    {
+        Ok(()) => Ok(answer),
+        Err(HoldError::KeyUsed(begin)) => used(begin),
         Err(HoldError::Conflict {
             seats: taken,
             own_hold,

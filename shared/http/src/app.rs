@@ -30,6 +30,9 @@ pub struct Config {
     pub login_failures_per_ip: u32,
     pub register_failures_per_ip: u32,
     pub throttle_window_secs: i64,
+    /// How long a function may answer from its own copy of a public event
+    /// (see `EventCache`); 0 reads it every time.
+    pub event_cache_secs: i64,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             login_failures_per_ip: 20,
             register_failures_per_ip: 10,
             throttle_window_secs: 900,
+            event_cache_secs: 5,
         }
     }
 }
@@ -78,6 +82,11 @@ impl Config {
                 i64::from(d.register_failures_per_ip),
             ) as u32,
             throttle_window_secs: num("THROTTLE_WINDOW_SECONDS", d.throttle_window_secs),
+            event_cache_secs: std::env::var("EVENT_CACHE_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &i64| *v >= 0)
+                .unwrap_or(d.event_cache_secs),
         }
     }
 }
@@ -90,6 +99,9 @@ pub struct App {
     /// Injected crashes (tests and the local stack only; see `CrashPoints`).
     pub crash: Arc<CrashPoints>,
     pub config: Config,
+    /// This function's copies of public events (one per process, like
+    /// the clients).
+    pub events: Arc<crate::views::EventCache>,
 }
 
 impl App {
@@ -103,6 +115,7 @@ impl App {
             payments: Arc::new(SimulatedPayments::default()),
             crash: Arc::new(CrashPoints::default()),
             config,
+            events: Default::default(),
         })
     }
 
@@ -116,6 +129,8 @@ impl App {
             payments: self.payments.clone(),
             crash: self.crash.clone(),
             config: self.config.clone(),
+            // Another function is another process: a cache of its own.
+            events: Default::default(),
         }
     }
 
@@ -154,6 +169,7 @@ impl App {
             payments: evently_payments::provider_from_env(),
             crash: Arc::new(CrashPoints::from_env()),
             config: Config::from_env(),
+            events: Default::default(),
         })
     }
 }

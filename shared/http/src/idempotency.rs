@@ -108,6 +108,59 @@ fn key_of(req: &Request) -> Result<Option<String>, ApiError> {
         })
 }
 
+/// The answer to a request whose key was used before (see `Begin`).
+pub fn used(begin: Begin) -> Result<Response<Body>, ApiError> {
+    match begin {
+        Begin::Replay { status, body } => replay(status, body),
+        Begin::Mismatch => Err(ApiError::Unprocessable {
+            field: "Idempotency-Key".into(),
+            message: "this key was already used for a different request".into(),
+        }),
+        Begin::InProgress { retry_after_secs } => Err(ApiError::Unavailable {
+            detail:
+                "a request with this Idempotency-Key is still in progress; retry with the same key"
+                    .into(),
+            retry_after: retry_after_secs.max(1) as u64,
+        }),
+        Begin::Started { .. } => Err(ApiError::Internal(
+            "an Idempotency-Key claimed without work to do".into(),
+        )),
+    }
+}
+
+/// A request's Idempotency-Key, for work that is one transaction and
+/// records its own answer in it (`evently_store::Answer`): no claim before
+/// and no record after, so the key costs no round trip of its own.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    scope: String,
+    key: String,
+    fingerprint: String,
+}
+
+impl Keyed {
+    /// The request's key (fingerprinted as `request_hash`), if it sent one;
+    /// 400 when it is not a usable key.
+    pub fn of(req: &Request, scope: &str) -> Result<Option<Self>, ApiError> {
+        Ok(key_of(req)?.map(|key| Self {
+            scope: scope.to_owned(),
+            key,
+            fingerprint: request_hash(req),
+        }))
+    }
+
+    /// The record of `status` and `body` as this key's answer.
+    pub fn answer(&self, status: u16, body: String) -> evently_store::Answer<'_> {
+        evently_store::Answer {
+            scope: &self.scope,
+            key: &self.key,
+            request_hash: &self.fingerprint,
+            status,
+            body,
+        }
+    }
+}
+
 /// Runs `work` under the request's Idempotency-Key, if it has one. `scope`
 /// is whose keys these are (the user id; "register" before there is one).
 pub async fn idempotent<W, Fut>(
@@ -180,18 +233,7 @@ where
     {
         Begin::Started { recovering } => Attempt { recovering },
         Begin::Replay { status, body } => return on_replay(status, body).await,
-        Begin::Mismatch => {
-            return Err(ApiError::Unprocessable {
-                field: "Idempotency-Key".into(),
-                message: "this key was already used for a different request".into(),
-            })
-        }
-        Begin::InProgress { retry_after_secs } => return Err(ApiError::Unavailable {
-            detail:
-                "a request with this Idempotency-Key is still in progress; retry with the same key"
-                    .into(),
-            retry_after: retry_after_secs.max(1) as u64,
-        }),
+        other => return used(other),
     };
     if attempt.recovering {
         tracing::warn!(

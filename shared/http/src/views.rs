@@ -1,6 +1,9 @@
 //! JSON shapes of the API (API.md) built from domain values, shared by the
 //! functions that answer with them.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use evently_core::clock::rfc3339;
 use evently_core::{CancellationPolicy, Event, EventStatus, Money, User, VenueRef};
@@ -125,6 +128,53 @@ pub async fn public_event(app: &App, event_id: &str) -> Result<Event, ApiError> 
         Some(e) if e.visible_to_public() => Ok(e),
         _ => Err(missing()),
     }
+}
+
+/// A function's own copies of public events, read at most once per
+/// `Config::event_cache_secs` per event: what a hold needs of an event
+/// (sections, prices, dates) cannot change once it is published, so under
+/// an on-sale rush the event item is read by each warm instance a few
+/// times a minute instead of by every hold. Only the status can change
+/// (cancellation) and a copy may miss that for the cache's lifetime: a
+/// hold then succeeds on a just-cancelled event, and confirming it is
+/// refused by the confirm transaction's own check of the event, before
+/// any charge — the copy is never the authority on what may be sold.
+#[derive(Debug, Default)]
+pub struct EventCache(std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<Event>)>>);
+
+/// Events kept before the cache starts over.
+const EVENT_CACHE_ENTRIES: usize = 256;
+
+impl EventCache {
+    fn get(&self, id: &str, max_age: std::time::Duration) -> Option<Arc<Event>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(id)
+            .filter(|(at, _)| at.elapsed() < max_age)
+            .map(|(_, e)| e.clone())
+    }
+
+    fn put(&self, event: Arc<Event>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= EVENT_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(event.id.clone(), (std::time::Instant::now(), event));
+    }
+}
+
+/// `public_event`, answered from this function's copy when it is fresh
+/// enough (see `EventCache`). For the hot path of an on-sale only; what
+/// must see a cancellation at once reads the event.
+pub async fn cached_public_event(app: &App, event_id: &str) -> Result<Arc<Event>, ApiError> {
+    let max_age = std::time::Duration::from_secs(app.config.event_cache_secs.max(0) as u64);
+    if let Some(event) = app.events.get(event_id, max_age) {
+        return Ok(event);
+    }
+    let event = Arc::new(public_event(app, event_id).await?);
+    if !max_age.is_zero() {
+        app.events.put(event.clone());
+    }
+    Ok(event)
 }
 
 /// One seat on the map; `status` is left out where the answer lists only

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
 
+use crate::idempotency::{recorded_answer, Answer};
 use crate::seats::{reserved_index, SEAT_FREE_FILTER};
 use crate::tx::{build_err, commit, committed, failure, n, old_item, s, TxError};
 use crate::{attr_n, keys, Store, StoreError};
@@ -33,6 +34,10 @@ pub enum HoldError {
     },
     #[error("no such seats: {0:?}")]
     UnknownSeats(Vec<SeatId>),
+    /// The request's Idempotency-Key was used before: replay, mismatch or
+    /// still in progress, as its record says.
+    #[error("idempotency key already used")]
+    KeyUsed(crate::Begin),
     #[error("holding {held} seats of this event already; at most {max} at once")]
     OverUserLimit { held: u32, max: u32 },
     #[error(transparent)]
@@ -40,8 +45,8 @@ pub enum HoldError {
 }
 
 /// The holder's live holds for one event: hold id → (seats, expires_at).
-#[derive(Debug, Default)]
-struct Guard {
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Guard {
     version: Option<i64>,
     holds: HashMap<String, (u32, i64)>,
 }
@@ -160,53 +165,95 @@ fn guard_release_item(store: &Store, hold: &Hold) -> Result<TransactWriteItem, S
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
+/// What this process last knew of holders' guards, so that a hold can
+/// write the guard optimistically — in the same transaction as the seats,
+/// without reading it first. A stale entry costs one more round trip (the
+/// guard's condition fails and returns the guard as it is); it can never
+/// let a user past the cap, because the write is conditioned on the
+/// version it was computed from.
+#[derive(Debug, Default)]
+pub(crate) struct GuardCache(std::sync::Mutex<HashMap<(String, String), Guard>>);
+
+/// Entries kept before the cache starts over (a Lambda instance serves far
+/// fewer holders than this between cold starts).
+const GUARD_CACHE_ENTRIES: usize = 10_000;
+
+impl GuardCache {
+    fn get(&self, user_id: &str, event_id: &str) -> Option<Guard> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(user_id.to_owned(), event_id.to_owned())).cloned()
+    }
+
+    fn put(&self, user_id: &str, event_id: &str, guard: Guard) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= GUARD_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert((user_id.to_owned(), event_id.to_owned()), guard);
+    }
+}
+
+fn guard_of(item: &HashMap<String, AttributeValue>) -> Result<Guard, StoreError> {
+    let mut guard = Guard {
+        version: Some(attr_n(item, "version")?),
+        holds: HashMap::new(),
+    };
+    if let Some(AttributeValue::M(holds)) = item.get("holds") {
+        for (id, entry) in holds {
+            let AttributeValue::M(entry) = entry else {
+                continue;
+            };
+            guard.holds.insert(
+                id.clone(),
+                (attr_n(entry, "seats")? as u32, attr_n(entry, "expires_at")?),
+            );
+        }
+    }
+    Ok(guard)
+}
+
 impl Store {
     async fn read_guard(&self, user_id: &str, event_id: &str) -> Result<Guard, StoreError> {
+        let (pk, sk) = keys::hold_guard(user_id, event_id);
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(keys::PK, s(keys::hold_guard(user_id, event_id).0))
-            .key(keys::SK, s(keys::hold_guard(user_id, event_id).1))
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
             .consistent_read(true)
             .send()
             .await?;
-        let Some(item) = out.item else {
-            return Ok(Guard::default());
-        };
-        let mut guard = Guard {
-            version: Some(attr_n(&item, "version")?),
-            holds: HashMap::new(),
-        };
-        if let Some(AttributeValue::M(holds)) = item.get("holds") {
-            for (id, entry) in holds {
-                let AttributeValue::M(entry) = entry else {
-                    continue;
-                };
-                guard.holds.insert(
-                    id.clone(),
-                    (attr_n(entry, "seats")? as u32, attr_n(entry, "expires_at")?),
-                );
-            }
-        }
-        Ok(guard)
+        out.item.as_ref().map_or(Ok(Guard::default()), guard_of)
     }
 
     /// Takes the hold's seats for its user, or reports exactly which seats
     /// were not free (from the transaction's cancellation reasons, not a
-    /// second read).
+    /// second read). One round trip when this process knows the holder's
+    /// guard (or the holder has none): the seats, the hold, the guard and,
+    /// for a keyed request, its `answer` are one transaction.
     pub async fn create_hold(
         &self,
         hold: &Hold,
         now: DateTime<Utc>,
         max_per_user: u32,
+        answer: Option<&Answer<'_>>,
     ) -> Result<(), HoldError> {
         let now_s = now.timestamp();
         let exp_s = hold.expires_at.timestamp();
+        let cached = self.guards.get(&hold.user_id, &hold.event_id);
+        // Known for certain only when read (or returned by a failed
+        // condition); the cache's view is an assumption.
+        let mut certain = false;
+        let mut guard = cached.unwrap_or_default();
+        let seats = hold.seat_ids.len();
         for _ in 0..GUARD_ATTEMPTS {
-            let guard = self.read_guard(&hold.user_id, &hold.event_id).await?;
-            let held = guard.live_seats(now_s);
-            if held + hold.seat_ids.len() as u32 > max_per_user {
+            let mut held = guard.live_seats(now_s);
+            if held + seats as u32 > max_per_user && !certain {
+                guard = self.read_guard(&hold.user_id, &hold.event_id).await?;
+                held = guard.live_seats(now_s);
+            }
+            if held + seats as u32 > max_per_user {
                 return Err(HoldError::OverUserLimit {
                     held,
                     max: max_per_user,
@@ -237,17 +284,22 @@ impl Store {
             req = req.transact_items(self.put_new_tx(hold_item(hold)?)?);
 
             // The guard: live entries plus this one, written only if nobody
-            // changed it since we read it.
-            let mut entries: HashMap<String, AttributeValue> = guard
+            // changed it since the version it was computed from.
+            let mut next = Guard {
+                version: Some(guard.version.unwrap_or(0) + 1),
+                holds: guard
+                    .holds
+                    .iter()
+                    .filter(|(_, (_, exp))| *exp > now_s)
+                    .map(|(id, entry)| (id.clone(), *entry))
+                    .collect(),
+            };
+            next.holds.insert(hold.id.clone(), (seats as u32, exp_s));
+            let entries: HashMap<String, AttributeValue> = next
                 .holds
                 .iter()
-                .filter(|(_, (_, exp))| *exp > now_s)
-                .map(|(id, (seats, exp))| (id.clone(), guard_entry(*seats, *exp)))
+                .map(|(id, (n_seats, exp))| (id.clone(), guard_entry(*n_seats, *exp)))
                 .collect();
-            entries.insert(
-                hold.id.clone(),
-                guard_entry(hold.seat_ids.len() as u32, exp_s),
-            );
             let (gpk, gsk) = keys::hold_guard(&hold.user_id, &hold.event_id);
             let mut guard_put = Put::builder()
                 .table_name(&self.table)
@@ -255,8 +307,11 @@ impl Store {
                 .item(keys::SK, s(gsk))
                 .item("entity", s("hold_guard"))
                 .item("holds", AttributeValue::M(entries))
-                .item("version", n(guard.version.unwrap_or(0) + 1))
-                .item(keys::TTL, n(exp_s + HOLD_ITEM_GRACE_SECS));
+                .item("version", n(next.version.unwrap_or(1)))
+                .item(keys::TTL, n(exp_s + HOLD_ITEM_GRACE_SECS))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
             guard_put = match guard.version {
                 Some(v) => guard_put
                     .condition_expression("version = :v")
@@ -268,12 +323,34 @@ impl Store {
                     .put(guard_put.build().map_err(build_err)?)
                     .build(),
             );
+            if let Some(answer) = answer {
+                req = req.transact_items(self.answer_tx(answer, now)?);
+            }
 
             let reasons = match commit(req).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.guards.put(&hold.user_id, &hold.event_id, next);
+                    return Ok(());
+                }
                 Err(TxError::Store(e)) => return Err(e.into()),
                 Err(TxError::Refused(reasons)) => reasons,
             };
+            let failed_condition = |r: Option<&aws_sdk_dynamodb::types::CancellationReason>| {
+                r.and_then(failure) == Some("ConditionalCheckFailed")
+            };
+            // The key was used before: its record decides the answer (a
+            // replay of our own earlier success meets its own seats taken).
+            if let Some(answer) = answer {
+                let reason = reasons.get(seats + 2);
+                if failed_condition(reason) {
+                    let record = reason.and_then(old_item).cloned().unwrap_or_default();
+                    return Err(HoldError::KeyUsed(recorded_answer(
+                        &record,
+                        answer.request_hash,
+                        now,
+                    )));
+                }
+            }
             let mut taken = Vec::new();
             let mut missing = Vec::new();
             let mut holders = Vec::new();
@@ -309,20 +386,23 @@ impl Store {
                     own_hold,
                 });
             }
-            let failed_condition = |r: Option<&aws_sdk_dynamodb::types::CancellationReason>| {
-                r.and_then(failure) == Some("ConditionalCheckFailed")
-            };
-            let guard_failed = failed_condition(reasons.last());
-            let hold_failed = failed_condition(reasons.get(hold.seat_ids.len()));
-            if hold_failed {
+            if failed_condition(reasons.get(seats)) {
                 return Err(StoreError::AlreadyExists(hold.id.clone()).into());
             }
-            if !guard_failed {
+            let guard_reason = reasons.get(seats + 1);
+            if !failed_condition(guard_reason) {
                 return Err(
                     StoreError::Backend(format!("transaction cancelled: {reasons:?}")).into(),
                 );
             }
-            // The same user changed their holds concurrently: read again.
+            // The guard is not what we assumed (the same user holding or
+            // releasing meanwhile, or this process's view was stale): the
+            // failed condition returned it as it is.
+            guard = match guard_reason.and_then(old_item) {
+                Some(item) => guard_of(item)?,
+                None => Guard::default(),
+            };
+            certain = true;
         }
         Err(StoreError::Unavailable("hold guard kept changing; try again".into()).into())
     }

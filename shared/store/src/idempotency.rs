@@ -193,3 +193,82 @@ impl Store {
         written(result).map(drop)
     }
 }
+
+/// A keyed request's answer written inside the operation's own
+/// transaction (an operation that is one transaction and whose answer is
+/// known before it commits, like a hold): one round trip instead of a
+/// claim, the work and a record of the answer. The key is then never "in
+/// progress": either the transaction committed with its answer, or nothing
+/// was written and a retry simply does the work.
+#[derive(Debug, Clone)]
+pub struct Answer<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Store {
+    /// The transaction item that records `answer`, unless the key was used
+    /// within the window (then the item's condition fails and returns the
+    /// record, for `recorded_answer`).
+    pub(crate) fn answer_tx(
+        &self,
+        answer: &Answer<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::idempotency(answer.scope, answer.key);
+        let now_s = now.timestamp();
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item("entity", s("idempotency"))
+            .item("request_hash", s(answer.request_hash))
+            .item("state", s("done"))
+            .item("status", n(answer.status))
+            .item("body", s(&answer.body))
+            .item("created_at_epoch", n(now_s))
+            .item(keys::TTL, n(now_s + IDEMPOTENCY_WINDOW_SECS))
+            .condition_expression("attribute_not_exists(PK) OR created_at_epoch < :cutoff")
+            .expression_attribute_values(":cutoff", n(now_s - IDEMPOTENCY_WINDOW_SECS))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .build()
+            .map_err(crate::tx::build_err)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put)
+            .build())
+    }
+}
+
+/// What an existing record (returned by a failed `answer_tx` condition)
+/// means for a request with `request_hash`.
+pub(crate) fn recorded_answer(
+    record: &std::collections::HashMap<String, AttributeValue>,
+    request_hash: &str,
+    now: DateTime<Utc>,
+) -> Begin {
+    if attr_s(record, "request_hash").ok() != Some(request_hash) {
+        return Begin::Mismatch;
+    }
+    match (
+        attr_s(record, "state").ok(),
+        attr_n(record, "status"),
+        attr_s(record, "body"),
+    ) {
+        (Some("done"), Ok(status), Ok(body)) => Begin::Replay {
+            status: status as u16,
+            body: body.to_owned(),
+        },
+        // A claim of the older kind (or of a route that claims first)
+        // still running.
+        _ => Begin::InProgress {
+            retry_after_secs: attr_n(record, "lease_until")
+                .map_or(1, |until| until - now.timestamp())
+                .max(1),
+        },
+    }
+}

@@ -28,7 +28,7 @@ pub use bookings::{CancelOutcome, ConfirmError, ReleaseTo};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
-pub use idempotency::{Begin, Claim};
+pub use idempotency::{Answer, Begin, Claim};
 pub use seats::SEAT_FREE_FILTER;
 pub use seats::{progress_key, StaleReservation, RESERVED_GRACE_SECS};
 pub use throttle::Limit;
@@ -40,6 +40,8 @@ pub use waitlist::JoinError;
 pub struct Store {
     client: Client,
     table: String,
+    /// Shared by clones: one per process (see `with_access_key`).
+    guards: std::sync::Arc<holds::GuardCache>,
 }
 
 impl Store {
@@ -47,6 +49,7 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            guards: Default::default(),
         }
     }
 
@@ -67,6 +70,9 @@ impl Store {
         Self {
             client: Client::from_conf(config),
             table: self.table.clone(),
+            // Another identity is another function, so another process:
+            // its own view of the guards, as in Lambda.
+            guards: Default::default(),
         }
     }
 

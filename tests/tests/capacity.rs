@@ -1,0 +1,142 @@
+//! What an on-sale costs DynamoDB, as the functions' own SDK clients send
+//! it (issue 11): a hold is one round trip, and what makes it one (a
+//! function's copy of the event, the holder's guard written without
+//! reading it, the Idempotency-Key's answer inside the hold's transaction)
+//! never changes what a customer is told.
+
+use evently_tests::{Options, Stack};
+use serde_json::{json, Value};
+
+/// The operations sent since the last call.
+fn ops(stack: &Stack) -> Vec<String> {
+    stack
+        .requests
+        .take()
+        .into_iter()
+        .map(|(op, _)| op)
+        .collect()
+}
+
+fn seats(row: u32, from: u32, to: u32) -> Vec<String> {
+    (from..=to).map(|n| format!("A-{row}-{n}")).collect()
+}
+
+async fn keyed_hold(
+    stack: &Stack,
+    token: &str,
+    event: &str,
+    seats: &[String],
+    key: &str,
+) -> (u16, Value) {
+    let body = json!({"event_id": event, "section_id": "A", "seat_ids": seats});
+    stack
+        .post_as(token, "/api/v1/seats/hold", &body, Some(key))
+        .await
+}
+
+#[tokio::test]
+async fn a_keyed_hold_is_one_round_trip_and_its_retry_replays_it() {
+    let stack = Stack::start_opts(Options {
+        record_requests: true,
+        ..Options::default()
+    })
+    .await;
+    let (org, _) = stack.organizer("Org").await;
+    let event = stack.event_with(&org, 2, 10, "20.00", "USD").await;
+    let (_, early) = stack.customer("Early").await;
+    let (_, ada) = stack.customer("Ada").await;
+    // The first hold of the event in this function reads the event.
+    let (status, _) = keyed_hold(&stack, &early, &event.id, &seats(2, 10, 10), "e").await;
+    assert_eq!(status, 201);
+    ops(&stack);
+
+    let (status, first) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 2), "k-1").await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(ops(&stack), ["TransactWriteItems"], "a hold is one request");
+
+    // The retry of a request whose answer was lost: the same hold, one
+    // request, nothing held twice.
+    let (status, again) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 2), "k-1").await;
+    assert_eq!((status, &again), (201, &first));
+    assert_eq!(ops(&stack), ["TransactWriteItems"]);
+    let (_, mine) = stack
+        .get(
+            &format!("/api/v1/events/{}/seats/available", event.id),
+            None,
+        )
+        .await;
+    let free: Vec<&str> = mine["sections"][0]["available_seats"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|x| x["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !free.contains(&"A-1-1") && free.contains(&"A-1-3"),
+        "{mine}"
+    );
+
+    // The same key for other seats: 422, and they stay free.
+    let (status, problem) = keyed_hold(&stack, &ada, &event.id, &seats(1, 5, 5), "k-1").await;
+    assert_eq!(status, 422, "{problem}");
+
+    // Ada's next hold: this function knows her guard, still one request.
+    ops(&stack);
+    let (status, second) = keyed_hold(&stack, &ada, &event.id, &seats(1, 3, 4), "k-2").await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(ops(&stack), ["TransactWriteItems"]);
+}
+
+#[tokio::test]
+async fn the_per_user_cap_holds_when_a_function_knows_an_old_guard() {
+    let stack = Stack::start_opts(Options {
+        record_requests: true,
+        ..Options::default()
+    })
+    .await;
+    let (org, _) = stack.organizer("Org").await;
+    let event = stack.event_with(&org, 3, 12, "20.00", "USD").await;
+    let (_, ada) = stack.customer("Ada").await;
+    let (status, six) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 6), "a").await;
+    assert_eq!(status, 201, "{six}");
+    let (status, four) = keyed_hold(&stack, &ada, &event.id, &seats(2, 1, 4), "b").await;
+    assert_eq!(status, 201, "{four}");
+    let (status, problem) = keyed_hold(&stack, &ada, &event.id, &seats(2, 5, 5), "c").await;
+    assert_eq!(
+        status, 409,
+        "ten seats held, the eleventh refused: {problem}"
+    );
+    assert_eq!(problem["held_seats"], 10, "{problem}");
+
+    // Released through another function: the hold function's view of the
+    // guard is now old. Six seats are free to hold again, found by
+    // reading the guard (the view said ten).
+    let release = format!(
+        "/api/v1/seats/hold/{}",
+        six["hold_id"].as_str().expect("id")
+    );
+    assert_eq!(stack.delete_as(&ada, &release).await.0, 204);
+    ops(&stack);
+    let (status, again) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 6), "d").await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(ops(&stack), ["GetItem", "TransactWriteItems"]);
+
+    // The same user holding three times at once from one view (none):
+    // each guard write is conditioned on that view, the losers' failed
+    // conditions return the guard as it is and they try again from it;
+    // two fit under the cap, the third does not.
+    let (_, bob) = stack.customer("Bob").await;
+    let tries = ["B1", "B2", "B3"].map(|key| {
+        let n: u32 = key[1..].parse().expect("n");
+        let bob = &bob;
+        let stack = &stack;
+        let event = &event.id;
+        async move {
+            let wanted: Vec<String> = (4 * n - 3..=4 * n).map(|s| format!("A-3-{s}")).collect();
+            keyed_hold(stack, bob, event, &wanted, key).await
+        }
+    });
+    let mut answers = futures::future::join_all(tries).await;
+    answers.sort_by_key(|(status, _)| *status);
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [201, 201, 409], "{answers:?}");
+    assert_eq!(answers[2].1["held_seats"], 8, "{answers:?}");
+}
