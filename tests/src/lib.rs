@@ -141,6 +141,18 @@ impl Stack {
         .await
     }
 
+    /// The whole stack as scripts/dev runs it: every event source (the two
+    /// stream functions, so seat maps and analytics follow the seats; the
+    /// worker; the sweeper every second).
+    pub async fn start_live(size: Option<SeedSize>) -> Stack {
+        Self::start_with_waitlist(
+            size,
+            evently_waitlist::EngineConfig::default(),
+            std::time::Duration::from_secs(1),
+        )
+        .await
+    }
+
     /// With the waitlist's event sources running (stream poller, queue
     /// worker, sweeper every `sweep` interval) and this engine config.
     pub async fn start_with_waitlist(
@@ -590,6 +602,39 @@ impl Stack {
     }
 
     /// Holds seats and returns (status, body).
+    /// A seat's status as of the stack's clock, read from the seat itself
+    /// (strongly consistent): the truth that the seat maps the API draws
+    /// from trail by the stream's lag.
+    pub async fn seat_status(&self, event_id: &str, seat: &str) -> String {
+        let id: evently_core::SeatId = seat.parse().expect("a seat id");
+        let now = self.app.clock.now();
+        let found = self
+            .oracle
+            .section_seats(event_id, &id.section)
+            .await
+            .expect("seats")
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no seat {seat}"));
+        serde_json::to_value(found.state.status_at(now))
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .expect("a status")
+    }
+
+    /// The seats of a section a hold could take now, read from the seats.
+    pub async fn free_seats(&self, event_id: &str, section: &str) -> Vec<String> {
+        let now = self.app.clock.now();
+        self.oracle
+            .section_seats(event_id, section)
+            .await
+            .expect("seats")
+            .into_iter()
+            .filter(|s| s.state.status_at(now) == evently_core::SeatStatus::Available)
+            .map(|s| s.id.to_string())
+            .collect()
+    }
+
     pub async fn hold(
         &self,
         token: &str,

@@ -5,7 +5,7 @@
 use evently_analytics::{project, Counter, Record};
 use evently_store::Applicable;
 use evently_tests::Stack;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// A small pseudo-random generator, so each schedule is reproducible.
 struct Lcg(u64);
@@ -146,4 +146,43 @@ async fn redelivered_and_resplit_batches_count_once() {
             0
         );
     }
+}
+
+// The seat map's marks, from the seats' own stream records.
+
+fn seat_record(old: Option<Value>, new: Option<Value>) -> Record {
+    Record {
+        id: "r".into(),
+        sequence_number: "1".into(),
+        at: 0,
+        old,
+        new,
+    }
+}
+
+fn seat(status: &str) -> Value {
+    json!({"entity": "seat", "event_id": "E", "seat_id": "A-2-7", "status": status,
+           "hold_expires_at": 1_900_000_000})
+}
+
+#[test]
+fn a_seats_record_marks_its_seat_on_the_map() {
+    let mark = |r: &Record| {
+        analytics_stream::seat_mark(r).map(|c| (c.event_id, c.seat.to_string(), c.mark))
+    };
+    let held = seat_record(Some(seat("available")), Some(seat("held")));
+    assert_eq!(
+        mark(&held),
+        Some(("E".into(), "A-2-7".into(), Some(1_900_000_000)))
+    );
+    let booked = seat_record(Some(seat("held")), Some(seat("booked")));
+    assert_eq!(mark(&booked).and_then(|m| m.2), Some(0));
+    let reserved = seat_record(None, Some(seat("reserved")));
+    assert_eq!(mark(&reserved).and_then(|m| m.2), Some(-1));
+    let freed = seat_record(Some(seat("held")), Some(seat("available")));
+    assert_eq!(mark(&freed).map(|m| m.2), Some(None));
+    let deleted = seat_record(Some(seat("available")), None);
+    assert_eq!(mark(&deleted).map(|m| m.2), Some(None));
+    let hold = seat_record(None, Some(json!({"entity": "hold", "event_id": "E"})));
+    assert_eq!(mark(&hold), None);
 }

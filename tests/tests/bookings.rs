@@ -10,17 +10,7 @@ const JAZZ: &str = "Midnight Jazz Quartet";
 const STRINGS: &str = "Chamber Strings: Late Beethoven";
 
 async fn seat_status(stack: &Stack, event_id: &str, seat: &str) -> String {
-    let (_, layout) = stack
-        .get(&format!("/api/v1/events/{event_id}/venue-layout"), None)
-        .await;
-    layout["sections"]
-        .as_array()
-        .expect("sections")
-        .iter()
-        .flat_map(|s| s["seats"].as_array().cloned().unwrap_or_default())
-        .find(|s| s["id"] == seat)
-        .and_then(|s| s["status"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| panic!("no seat {seat}"))
+    stack.seat_status(event_id, seat).await
 }
 
 fn hold_id(body: &Value) -> String {
@@ -118,13 +108,7 @@ async fn bad_hold_requests_get_clear_errors_and_take_nothing() {
         .await;
     assert_eq!(status, 401);
     // None of the above took a seat.
-    let (_, avail) = stack
-        .get(
-            &format!("/api/v1/events/{jazz}/seats/available?section_id=ORCH"),
-            None,
-        )
-        .await;
-    assert_eq!(avail["total_available"], 298);
+    assert_eq!(stack.free_seats(&jazz, "ORCH").await.len(), 298);
 }
 
 #[tokio::test]

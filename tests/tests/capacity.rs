@@ -59,19 +59,10 @@ async fn a_keyed_hold_is_one_round_trip_and_its_retry_replays_it() {
     let (status, again) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 2), "k-1").await;
     assert_eq!((status, &again), (201, &first));
     assert_eq!(ops(&stack), ["TransactWriteItems"]);
-    let (_, mine) = stack
-        .get(
-            &format!("/api/v1/events/{}/seats/available", event.id),
-            None,
-        )
-        .await;
-    let free: Vec<&str> = mine["sections"][0]["available_seats"]
-        .as_array()
-        .map(|s| s.iter().filter_map(|x| x["id"].as_str()).collect())
-        .unwrap_or_default();
+    let free = stack.free_seats(&event.id, "A").await;
     assert!(
-        !free.contains(&"A-1-1") && free.contains(&"A-1-3"),
-        "{mine}"
+        !free.contains(&"A-1-1".to_owned()) && free.contains(&"A-1-3".to_owned()),
+        "{free:?}"
     );
 
     // The same key for other seats: 422, and they stay free.

@@ -249,7 +249,7 @@ async fn drafts_are_neither_listed_nor_shown() {
 
 #[tokio::test]
 async fn seat_map_and_availability_reflect_holds_bookings_and_expiry() {
-    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let stack = Stack::start_live(Some(SeedSize::Small)).await;
     let jazz = stack.event_id("Midnight Jazz Quartet");
     let now = chrono::Utc::now().timestamp();
     set_seat(
@@ -274,10 +274,20 @@ async fn seat_map_and_availability_reflect_holds_bookings_and_expiry() {
     ];
     set_seat(&stack, &jazz, "ORCH-1-3", &expired_hold).await;
 
-    let (status, layout) = stack
-        .get(&format!("{EVENTS}/{jazz}/venue-layout"), None)
+    // The seat map follows the seats through the table's stream.
+    let layout = stack
+        .eventually_some(
+            "the seat map shows the booking and the live hold",
+            10,
+            || async {
+                let (status, layout) = stack
+                    .get(&format!("{EVENTS}/{jazz}/venue-layout"), None)
+                    .await;
+                assert_eq!(status, 200, "{layout}");
+                (layout["sections"][0]["available"] == 296).then_some(layout)
+            },
+        )
         .await;
-    assert_eq!(status, 200, "{layout}");
     assert_eq!(layout["venue"]["city"], "Porto");
     let orch = &layout["sections"][0];
     assert_eq!(
@@ -336,7 +346,7 @@ async fn seat_map_and_availability_reflect_holds_bookings_and_expiry() {
 
 #[tokio::test]
 async fn an_event_with_every_seat_booked_is_sold_out() {
-    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let stack = Stack::start_live(Some(SeedSize::Small)).await;
     let demo = stack.event_id(DEMO_NIGHT);
     for seat in ["A-1-1", "A-1-2"] {
         set_seat(
@@ -347,16 +357,15 @@ async fn an_event_with_every_seat_booked_is_sold_out() {
         )
         .await;
     }
-    let (_, avail) = stack
-        .get(&format!("{EVENTS}/{demo}/seats/available"), None)
+    let avail = stack
+        .eventually_some("the seat map shows both seats booked", 10, || async {
+            let (_, avail) = stack
+                .get(&format!("{EVENTS}/{demo}/seats/available"), None)
+                .await;
+            (avail["sold_out"] == true).then_some(avail)
+        })
         .await;
-    assert_eq!(
-        (
-            avail["sold_out"].as_bool(),
-            avail["total_available"].as_u64()
-        ),
-        (Some(true), Some(0))
-    );
+    assert_eq!(avail["total_available"], 0, "{avail}");
     let (_, event) = stack.get(&format!("{EVENTS}/{demo}"), None).await;
     assert_eq!(
         (
@@ -365,4 +374,102 @@ async fn an_event_with_every_seat_booked_is_sold_out() {
         ),
         (Some(true), Some(0))
     );
+}
+
+/// The answer and its headers.
+async fn get_with(
+    stack: &Stack,
+    path: &str,
+    if_none_match: Option<&str>,
+) -> (u16, Option<String>, Option<String>, String) {
+    let mut req = stack.http.get(stack.url(path));
+    if let Some(tag) = if_none_match {
+        req = req.header("if-none-match", tag);
+    }
+    let resp = req.send().await.expect("send");
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (etag, cache) = (header("etag"), header("cache-control"));
+    let status = resp.status().as_u16();
+    (status, etag, cache, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn a_drawn_seat_map_is_cached_and_kept_current_cheaply() {
+    let stack = Stack::start_live(Some(SeedSize::Small)).await;
+    let jazz = stack.event_id("Midnight Jazz Quartet");
+    // The layout alone never changes once published: cacheable for an
+    // hour, and a client holding it is told 304.
+    let plain = format!("{EVENTS}/{jazz}/venue-layout?status=false");
+    let (status, etag, cache, body) = get_with(&stack, &plain, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cache.as_deref(), Some("public, max-age=3600"));
+    let layout: Value = serde_json::from_str(&body).expect("json");
+    let orch = &layout["sections"][0];
+    assert_eq!(orch["seats"].as_array().map(Vec::len), Some(298));
+    assert!(
+        orch["seats"][0].get("status").is_none(),
+        "{}",
+        orch["seats"][0]
+    );
+    let etag = etag.expect("an ETag");
+    let (status, _, _, body) = get_with(&stack, &plain, Some(&etag)).await;
+    assert_eq!((status, body.as_str()), (304, ""));
+
+    // With statuses: revalidated every time, 304 while nothing changed,
+    // a new answer once a seat is held.
+    let live = format!("{EVENTS}/{jazz}/venue-layout");
+    let (status, etag, cache, _) = get_with(&stack, &live, None).await;
+    assert_eq!((status, cache.as_deref()), (200, Some("no-cache")));
+    let etag = etag.expect("an ETag");
+    assert_eq!(get_with(&stack, &live, Some(&etag)).await.0, 304);
+    let (_, ada) = stack.customer("Ada").await;
+    let (status, held) = stack.hold(&ada, &jazz, "ORCH", &["ORCH-1-2"]).await;
+    assert_eq!(status, 201, "{held}");
+    stack
+        .eventually("the layout's tag changes with the hold", 10, || async {
+            get_with(&stack, &live, Some(&etag)).await.0 == 200
+        })
+        .await;
+
+    // The compact availability: one character per seat in layout order.
+    let (status, compact) = stack
+        .get(
+            &format!("{EVENTS}/{jazz}/seats/available?format=compact&section_id=ORCH"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{compact}");
+    let section = &compact["sections"][0];
+    let marks = section["seat_status"].as_str().expect("seat_status");
+    assert_eq!(marks.len(), 298);
+    let ids: Vec<&str> = orch["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    let at = ids.iter().position(|id| *id == "ORCH-1-2").expect("seat");
+    assert_eq!(&marks[at..=at], "h", "{marks}");
+    assert_eq!(marks.matches('a').count(), 297);
+    assert_eq!(
+        (
+            section["available"].as_u64(),
+            compact["total_available"].as_u64()
+        ),
+        (Some(297), Some(297))
+    );
+
+    // Parameters it does not know are refused, not ignored.
+    for path in [
+        format!("{EVENTS}/{jazz}/venue-layout?status=maybe"),
+        format!("{EVENTS}/{jazz}/seats/available?format=xml"),
+    ] {
+        let (status, problem) = stack.get(&path, None).await;
+        assert_eq!(status, 400, "{path}: {problem}");
+    }
 }

@@ -84,7 +84,7 @@ async fn a_visitor_signs_up_and_finds_a_seat_to_buy() {
 /// The seed's Flow 1: user1 books both seats of Evently Demo Night.
 #[tokio::test]
 async fn user1_books_both_seats_of_demo_night_and_it_sells_out() {
-    let stack = Stack::start(Some(SeedSize::Small)).await;
+    let stack = Stack::start_live(Some(SeedSize::Small)).await;
     let token = stack
         .login("user1@example.com", evently_tests::DEMO_PASSWORD)
         .await;
@@ -120,10 +120,14 @@ async fn user1_books_both_seats_of_demo_night_and_it_sells_out() {
     let (_, mine) = stack.get("/api/v1/bookings/me", Some(&token)).await;
     assert_eq!(mine["bookings"][0]["id"], confirmed["booking"]["id"]);
     assert_eq!(mine["bookings"][0]["seat_ids"], json!(["A-1-1", "A-1-2"]));
-    let (_, avail) = stack
-        .get(&format!("/api/v1/events/{demo}/seats/available"), None)
+    // The seat map follows the seats through the stream, a moment later.
+    stack
+        .eventually("the demo night shows sold out", 10, || async {
+            let (_, avail) = stack
+                .get(&format!("/api/v1/events/{demo}/seats/available"), None)
+                .await;
+            let (_, event) = stack.get(&format!("/api/v1/events/{demo}"), None).await;
+            avail["sold_out"] == true && event["sold_out"] == true
+        })
         .await;
-    assert_eq!(avail["sold_out"], true);
-    let (_, event) = stack.get(&format!("/api/v1/events/{demo}"), None).await;
-    assert_eq!(event["sold_out"], true);
 }

@@ -1,15 +1,18 @@
-//! The table's stream → analytics counters and domain events. The second
-//! consumer of the stream (the waitlist stream function is the first):
-//! every record's counter deltas are applied exactly once (a marker per
-//! record, in the same transaction), then the domain events the batch
-//! announces go to the EventBridge bus. Any failure reports the batch's
+//! The table's stream → seat maps, analytics counters and domain events.
+//! The second consumer of the stream (the waitlist stream function is the
+//! first): the seats' changes go to their rows' seat maps (one update per
+//! row the batch touched; setting a mark twice changes nothing), every
+//! record's counter deltas are applied exactly once (a marker per record,
+//! in the same transaction), then the domain events the batch announces
+//! go to the EventBridge bus. Any failure reports the batch's
 //! first record, so Lambda retries it whole: the counters skip what they
 //! already applied, and the bus may see an event again (at least once,
 //! with a stable `id`).
 
 use evently_analytics::{domain_event, project, Record};
+use evently_core::{SeatId, SeatState};
 use evently_notify::Bus;
-use evently_store::{Applicable, Store};
+use evently_store::{Applicable, SeatMarkChange, Store};
 use serde_json::{json, Value};
 
 /// Handles one batch; returns the sequence numbers to report as failed.
@@ -17,6 +20,11 @@ pub async fn project_batch(store: &Store, bus: &Bus, records: &[Record]) -> Vec<
     let Some(first) = records.first() else {
         return Vec::new();
     };
+    let marks: Vec<SeatMarkChange> = records.iter().filter_map(seat_mark).collect();
+    if let Err(e) = store.apply_seat_marks(&marks).await {
+        tracing::error!(error = %e, "seat maps not updated");
+        return vec![first.sequence_number.clone()];
+    }
     let applicable: Vec<Applicable> = records
         .iter()
         .filter_map(|r| {
@@ -38,6 +46,47 @@ pub async fn project_batch(store: &Store, bus: &Bus, records: &[Record]) -> Vec<
         return vec![first.sequence_number.clone()];
     }
     Vec::new()
+}
+
+/// A seat's new mark for its seat map, from the seat's stream record
+/// (None for a record of anything else). A deleted seat (a draft's seats
+/// rewritten) is unmarked.
+pub fn seat_mark(record: &Record) -> Option<SeatMarkChange> {
+    let image = record.new.as_ref().or(record.old.as_ref())?;
+    if image.get("entity")?.as_str()? != "seat" {
+        return None;
+    }
+    let event_id = image.get("event_id")?.as_str()?.to_owned();
+    let seat: SeatId = image.get("seat_id")?.as_str()?.parse().ok()?;
+    let Some(new) = &record.new else {
+        return Some(SeatMarkChange {
+            event_id,
+            seat,
+            mark: None,
+        });
+    };
+    let number = |field: &str| {
+        let v = new.get(field)?;
+        v.as_i64().or_else(|| v.as_str()?.parse().ok())
+    };
+    let state = match new.get("status")?.as_str()? {
+        "available" => SeatState::Available,
+        "held" => SeatState::Held {
+            hold_id: String::new(),
+            holder_id: String::new(),
+            hold_expires_at: number("hold_expires_at")?,
+        },
+        "booked" => SeatState::Booked {
+            booking_id: String::new(),
+        },
+        "reserved" => SeatState::Reserved,
+        _ => return None,
+    };
+    Some(SeatMarkChange {
+        event_id,
+        seat,
+        mark: state.mark(),
+    })
 }
 
 fn plain(item: &serde_dynamo::Item) -> Option<Value> {

@@ -141,6 +141,25 @@ impl Api {
         .await
     }
 
+    /// A confirm as a client sends it: with an Idempotency-Key.
+    async fn confirm_keyed(
+        &self,
+        token: &str,
+        hold_id: &str,
+        key: &str,
+    ) -> Result<(u16, serde_json::Value, Duration), Error> {
+        let body =
+            serde_json::json!({"hold_id": hold_id, "payment_details": {"card_token": "tok_visa"}});
+        self.send(
+            self.http
+                .post(format!("{}/api/v1/bookings/confirm", self.base))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&body),
+        )
+        .await
+    }
+
     async fn delete(
         &self,
         token: &str,
@@ -153,6 +172,115 @@ impl Api {
         )
         .await
     }
+}
+
+fn human_bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.2} MB", n as f64 / 1048576.0),
+        n if n >= 1 << 10 => format!("{:.1} KB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+/// What drawing a seat map costs: DynamoDB requests per view (the
+/// interceptor), the answer's size and its latency, for the arena (4,200
+/// seats, nothing sold) and for a 50,000-seat event (25 sections of 40
+/// rows × 50, every other seat taken: half held, half booked). The big
+/// event is written straight to the table — its layout and its seat maps,
+/// which is all a view reads — without seat items, whose writing is not
+/// what is measured here.
+async fn seat_map_costs(
+    app: &App,
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    counter: &RequestCounter,
+    arena: &evently_core::Event,
+) -> Result<Vec<(String, f64, usize, f64)>, Error> {
+    let mut big = arena.clone();
+    big.id = evently_core::new_id();
+    big.name = "Stadium bench".into();
+    big.layout = (0..25)
+        .map(|i| evently_core::SectionTemplate {
+            id: format!("S{i:02}"),
+            name: format!("Stand {i}"),
+            rows: 40,
+            seats_per_row: 50,
+            default_price: "50.00".parse().expect("price"),
+            origin_x: (i % 5) * 520,
+            origin_y: (i / 5) * 420,
+            gaps: Vec::new(),
+        })
+        .collect();
+    big.sections = big
+        .layout
+        .iter()
+        .map(|g| evently_core::EventSection {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            price: g.default_price,
+            capacity: g.capacity(),
+        })
+        .collect();
+    app.store.create_event(&big).await?;
+    let until = chrono::Utc::now().timestamp() + 3600;
+    let marks: Vec<evently_store::SeatMarkChange> = big
+        .layout
+        .iter()
+        .flat_map(|g| g.seats())
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(i, pos)| evently_store::SeatMarkChange {
+            event_id: big.id.clone(),
+            seat: pos.id,
+            mark: Some(if i % 4 == 0 { until } else { 0 }),
+        })
+        .collect();
+    for chunk in marks.chunks(2_000) {
+        app.store.apply_seat_marks(chunk).await?;
+    }
+    let mut rows = Vec::new();
+    for (event, what) in [
+        (arena, "4,200 seats, none sold"),
+        (&big, "50,000 seats, half taken"),
+    ] {
+        let base = format!("/api/v1/events/{}", event.id);
+        for (route, path) in [
+            ("event page", base.clone()),
+            ("venue-layout", format!("{base}/venue-layout")),
+            (
+                "venue-layout?status=false",
+                format!("{base}/venue-layout?status=false"),
+            ),
+            ("seats/available", format!("{base}/seats/available")),
+            (
+                "seats/available?format=compact",
+                format!("{base}/seats/available?format=compact"),
+            ),
+        ] {
+            const VIEWS: usize = 10;
+            let mut lat = Vec::with_capacity(VIEWS);
+            let mut bytes = 0;
+            counter.take();
+            for _ in 0..VIEWS {
+                let t = Instant::now();
+                let resp = http.get(format!("http://{addr}{path}")).send().await?;
+                if !resp.status().is_success() {
+                    return Err(format!("{path}: {}", resp.status()).into());
+                }
+                bytes = resp.bytes().await?.len();
+                lat.push(t.elapsed());
+            }
+            let requests = counter.take() as f64 / VIEWS as f64;
+            lat.sort();
+            rows.push((
+                format!("{route} ({what})"),
+                requests,
+                bytes,
+                percentile(&lat, 0.5),
+            ));
+        }
+    }
+    Ok(rows)
 }
 
 async fn customer(app: &App, name: &str) -> Result<(String, String), Error> {
@@ -346,7 +474,8 @@ async fn main() -> Result<(), Error> {
         base: format!("http://{addr}"),
     };
 
-    // DynamoDB requests per operation, through the gateway, 20 of each.
+    // DynamoDB requests per operation, through the gateway, 20 of each,
+    // with an Idempotency-Key on hold and confirm as clients send them.
     let theater = seeded
         .events
         .iter()
@@ -363,13 +492,17 @@ async fn main() -> Result<(), Error> {
             format!("ORCH-{row}-{}", first + 1),
         ];
         counter.take();
-        let (status, hold, _) = api.hold(&token, &theater.id, "ORCH", &seats).await?;
+        let (status, hold, _, _) = api
+            .hold_until_answered(&token, &theater.id, "ORCH", &seats, &format!("op-hold-{i}"))
+            .await?;
         hold_n += counter.take();
         if status != 201 {
             return Err(format!("hold failed: {hold}").into());
         }
         let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
-        let (status, booking, _) = api.confirm(&token, &hold_id).await?;
+        let (status, booking, _) = api
+            .confirm_keyed(&token, &hold_id, &format!("op-confirm-{i}"))
+            .await?;
         confirm_n += counter.take();
         if status != 201 {
             return Err(format!("confirm failed: {booking}").into());
@@ -393,13 +526,15 @@ async fn main() -> Result<(), Error> {
         }
     }
     for (label, total) in [
-        ("hold (2 seats)", hold_n),
-        ("confirm", confirm_n),
+        ("hold (2 seats, keyed)", hold_n),
+        ("confirm (keyed)", confirm_n),
         ("cancel", cancel_n),
         ("release", release_n),
     ] {
         per_op.push((label, total as f64 / OPS as f64));
     }
+
+    let map_rows = seat_map_costs(app, &http, addr, &counter, arena).await?;
 
     // The rush: RUSH_CLIENTS clients at once on the first rows of the
     // arena's 600-seat FLOOR, each wanting 2–4 adjacent seats.
@@ -499,7 +634,15 @@ async fn main() -> Result<(), Error> {
     println!();
     println!("| DynamoDB requests per operation (mean of {OPS}, SDK interceptor) | requests |\n|---|---|");
     for (label, mean) in per_op {
-        println!("| {label} | {mean:.1} |");
+        println!("| {label} | {mean:.2} |");
+    }
+    println!();
+    println!("| seat map view (SDK interceptor; mean of 10) | DynamoDB requests | answer | p50 |\n|---|---:|---:|---:|");
+    for (label, requests, bytes, p50) in map_rows {
+        println!(
+            "| {label} | {requests:.1} | {} | {p50:.1} ms |",
+            human_bytes(bytes)
+        );
     }
     println!();
     println!("| on-sale rush: {clients} clients at once, 2–4 adjacent seats in rows 1–5 of FLOOR (600 seats) | value |\n|---|---|");

@@ -4,7 +4,8 @@
 //!
 //!   evently-repair analytics --event <id> | --all
 //!       Rebuild event analytics from the items (see
-//!       `Store::recount_analytics`); prints before and after.
+//!       `Store::recount_analytics`) and its seat maps from its seats
+//!       (`Store::rebuild_seat_map`); prints before and after.
 //!   evently-repair redrive --from <queue-url> --to <queue-url> [--max N]
 //!       Move messages from a dead-letter queue back to its source queue
 //!       (each is sent, then deleted: at worst delivered twice, and every
@@ -58,6 +59,8 @@ async fn main() -> Result<(), Error> {
                     .await?
                     .ok_or(format!("no event {id}"))?;
                 let r = store.recount_analytics(&event, chrono::Utc::now()).await?;
+                let rows = store.rebuild_seat_map(&event).await?;
+                println!("{id}: seat map rewritten from the seats ({rows} row(s))");
                 let changed: Vec<String> = r
                     .after
                     .iter()

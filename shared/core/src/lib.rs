@@ -31,7 +31,7 @@ pub use payment::{
     SimulatedPayments,
 };
 pub use policy::{CancellationPolicy, FeeType};
-pub use seat::{Seat, SeatState, SeatStatus};
+pub use seat::{status_of_mark, Seat, SeatMap, SeatMark, SeatState, SeatStatus};
 pub use user::{Role, User};
 pub use venue::{SectionTemplate, VenueTemplate};
 pub use waitlist::{EntryStatus, Preferences, WaitlistEntry};

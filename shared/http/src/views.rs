@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use evently_core::clock::rfc3339;
-use evently_core::{CancellationPolicy, Event, EventStatus, Money, User, VenueRef};
+use evently_core::{
+    status_of_mark, CancellationPolicy, Event, EventSection, EventStatus, Money, SeatMap,
+    SeatStatus, User, VenueRef,
+};
 use serde::Serialize;
 
 use crate::{ApiError, App};
@@ -56,17 +59,18 @@ pub struct EventView {
 }
 
 impl EventView {
-    /// The event with its seats counted exactly as of `now` (expired holds
-    /// count as available): one COUNT query per section. For one event.
+    /// The event with its seats counted from its seat maps as of `now`
+    /// (expired holds count as available): one small Query per section
+    /// whatever the seat count, behind the seats by the stream's lag.
     pub async fn of(app: &App, event: &Event, now: DateTime<Utc>) -> Result<Self, ApiError> {
-        let counts = futures_join(
-            event
-                .sections
-                .iter()
-                .map(|s| app.store.count_free_seats(&event.id, &s.id, now)),
-        )
-        .await?;
-        Ok(Self::with_available(event, counts.into_iter().sum()))
+        let sections: Vec<&EventSection> = event.sections.iter().collect();
+        let maps = seat_maps(app, event, &sections).await?;
+        let available = sections
+            .iter()
+            .zip(&maps)
+            .map(|(section, map)| available_in(section, map, now))
+            .sum();
+        Ok(Self::with_available(event, available))
     }
 
     /// The event with availability from its analytics counters: two small
@@ -175,6 +179,56 @@ pub async fn cached_public_event(app: &App, event_id: &str) -> Result<Arc<Event>
         app.events.put(event.clone());
     }
     Ok(event)
+}
+
+/// The seat maps of `sections` of `event` (see `evently_store`'s
+/// seat_maps.rs): one Query per section, at once.
+pub async fn seat_maps(
+    app: &App,
+    event: &Event,
+    sections: &[&EventSection],
+) -> Result<Vec<SeatMap>, ApiError> {
+    let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    Ok(app.store.seat_maps(&event.id, &ids).await?)
+}
+
+/// Seats of `section` a hold could take at `now`, by its seat map.
+pub fn available_in(section: &EventSection, map: &SeatMap, now: DateTime<Utc>) -> u32 {
+    let taken = map
+        .values()
+        .filter(|mark| status_of_mark(Some(**mark), now) != SeatStatus::Available)
+        .count() as u32;
+    section.capacity.saturating_sub(taken)
+}
+
+/// Every seat of `section` where the event's layout puts it (fixed once the
+/// event is published), with its status from `map` as of `now`, in layout
+/// order (row, then number).
+pub fn section_seat_views(
+    event: &Event,
+    section: &EventSection,
+    map: &SeatMap,
+    now: DateTime<Utc>,
+) -> Vec<SeatView> {
+    let Some(grid) = event.layout.iter().find(|g| g.id == section.id) else {
+        return Vec::new();
+    };
+    grid.seats()
+        .into_iter()
+        .map(|pos| {
+            let id = pos.id.to_string();
+            let status = status_of_mark(map.get(&id).copied(), now);
+            SeatView {
+                id,
+                row: pos.row,
+                number: pos.number,
+                x: pos.x,
+                y: pos.y,
+                price: section.price,
+                status: Some(status),
+            }
+        })
+        .collect()
 }
 
 /// One seat on the map; `status` is left out where the answer lists only

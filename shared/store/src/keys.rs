@@ -72,6 +72,20 @@ pub fn section_seats(event_id: &str, section_id: &str) -> String {
     format!("EVENT#{event_id}#SECTION#{section_id}")
 }
 
+/// A section's seat map (see seat_maps.rs): its own partition, one item
+/// per row, so the stream's updates spread over sections and a map is read
+/// with one Query per section.
+pub fn seat_map_section(event_id: &str, section_id: &str) -> String {
+    format!("EVENT#{event_id}#MAP#{section_id}")
+}
+
+pub fn seat_map_row(event_id: &str, section_id: &str, row: u32) -> (String, String) {
+    (
+        seat_map_section(event_id, section_id),
+        format!("ROW#{row:03}"),
+    )
+}
+
 pub fn seat_sk(seat_id: &str) -> String {
     format!("SEAT#{seat_id}")
 }
