@@ -233,6 +233,7 @@ pub async fn seed(
             seating: Seating::Ready,
             cancelled_at: None,
             cancel_runs: 0,
+            seating_runs: 0,
             layout: plan.venue.sections.clone(),
         };
         event

@@ -99,7 +99,8 @@ fn the_templates_patterns_pass_what_each_function_needs_and_nothing_else() {
             Some(json!({"entity": {"S": "seat"}, "status": {"S": status}})),
         )
     };
-    // The waitlist function: seats released to the waitlist, cancelled events.
+    // The waitlist function: seats released to the waitlist, cancelled
+    // events, drafts asking for seating runs.
     assert!(passes(&waitlist, &seat("reserved")));
     for status in ["available", "held", "booked"] {
         assert!(!passes(&waitlist, &seat(status)), "{status}");
@@ -112,6 +113,26 @@ fn the_templates_patterns_pass_what_each_function_needs_and_nothing_else() {
     };
     assert!(passes(&waitlist, &event("cancelled")));
     assert!(!passes(&waitlist, &event("published")));
+    // A draft whose seating job was asked for another run; not its
+    // creation (runs 0: the request writes first), nor a finished one.
+    let draft = |seating: &str, runs: &str| {
+        record(
+            ("EVENT#e", "EVENT"),
+            Some(json!({"entity": {"S": "event"}, "status": {"S": "draft"},
+                        "seating": {"S": seating}, "seating_runs": {"N": runs}})),
+        )
+    };
+    assert!(passes(&waitlist, &draft("materialising", "1")));
+    assert!(passes(&waitlist, &draft("materialising", "12")));
+    assert!(!passes(&waitlist, &draft("materialising", "0")));
+    assert!(!passes(&waitlist, &draft("ready", "3")));
+    // The seat maps' records (the analytics function's own writes) feed
+    // nobody.
+    let map_row = record(
+        ("EVENT#e#MAP#A", "ROW#001"),
+        Some(json!({"entity": {"S": "seat_map"}})),
+    );
+    assert!(!passes(&waitlist, &map_row) && !passes(&analytics, &map_row));
     assert!(
         !passes(
             &waitlist,

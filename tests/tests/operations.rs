@@ -1,6 +1,5 @@
 //! Operations in template.yaml (docs/operations.md): a walk over the
-//! template — with its `Fn::ForEach` loops expanded as the
-//! AWS::LanguageExtensions transform would — that fails when a queue that
+//! template that fails when a queue that
 //! receives failures has no alarm, a function has no log retention or no
 //! error and throttle alarms, a stream consumer has no iterator-age alarm,
 //! or an alarm notifies nobody when a topic is given.
@@ -13,59 +12,17 @@ fn doc() -> Value {
     serde_yaml::from_str(&text).expect("yaml")
 }
 
-/// `v` with `${id}` replaced by `with` in every string, key and tag value.
-fn substitute(v: &Value, id: &str, with: &str) -> Value {
-    let pat = format!("${{{id}}}");
-    match v {
-        Value::String(s) => Value::String(s.replace(&pat, with)),
-        Value::Sequence(items) => {
-            Value::Sequence(items.iter().map(|x| substitute(x, id, with)).collect())
-        }
-        Value::Mapping(m) => Value::Mapping(
-            m.iter()
-                .map(|(k, x)| (substitute(k, id, with), substitute(x, id, with)))
-                .collect(),
-        ),
-        Value::Tagged(t) => Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
-            tag: t.tag.clone(),
-            value: substitute(&t.value, id, with),
-        })),
-        other => other.clone(),
-    }
-}
-
-/// Resources with every `Fn::ForEach::…` loop expanded (nested loops too).
+/// The template's resources, as CloudFormation and SAM CLI read them.
 fn resources() -> Mapping {
-    fn expand(m: &Mapping, out: &mut Mapping) {
-        for (k, v) in m {
-            let key = k.as_str().unwrap_or_default();
-            if !key.starts_with("Fn::ForEach::") {
-                out.insert(k.clone(), v.clone());
-                continue;
-            }
-            let parts = v
-                .as_sequence()
-                .expect("ForEach takes [id, collection, fragment]");
-            let id = parts[0].as_str().expect("identifier");
-            for item in parts[1].as_sequence().expect("a literal collection") {
-                let item = item.as_str().expect("string items");
-                let fragment = substitute(&parts[2], id, item);
-                expand(fragment.as_mapping().expect("fragment"), out);
-            }
-        }
-    }
-    let mut out = Mapping::new();
-    expand(
-        doc()["Resources"].as_mapping().expect("Resources"),
-        &mut out,
-    );
-    out
+    doc()["Resources"].as_mapping().expect("Resources").clone()
 }
 
 /// Whether any string in `v` (tags included) names resource `id`.
 fn mentions(v: &Value, id: &str) -> bool {
     match v {
-        Value::String(s) => s == id || s.starts_with(&format!("{id}.")),
+        Value::String(s) => {
+            s == id || s.starts_with(&format!("{id}.")) || s.contains(&format!("${{{id}}}"))
+        }
         Value::Sequence(items) => items.iter().any(|x| mentions(x, id)),
         Value::Mapping(m) => m.values().any(|x| mentions(x, id)),
         Value::Tagged(t) => mentions(&t.value, id),

@@ -1,6 +1,7 @@
 //! Events as their organizer manages them, one function for the resource:
-//! - POST /api/v1/admin/events — a draft from a venue template, every seat
-//!   materialised
+//! - POST /api/v1/admin/events — a draft from a venue template; its seats
+//!   are written by the request while it has time, the rest by the seating
+//!   job (up to 100,000 seats)
 //! - GET /api/v1/admin/events — the caller's events, drafts included
 //! - GET /api/v1/admin/events/{event_id} — one
 //! - PATCH /api/v1/admin/events/{event_id} — edit a draft, publish, cancel
@@ -112,9 +113,9 @@ async fn patch(
         current = materialise(app, &current).await?;
         if current.seating == Seating::Materialising && transition == Transition::Publish {
             // Out of time with seats still to write: this request's edits
-            // are saved; the same PATCH again carries on from here.
+            // are saved and the seating job carries on by itself.
             return Err(ApiError::unavailable(
-                "the event's seats are still being written; send this PATCH again to continue",
+                "the event's seats are still being written; publish it again once its seating is ready",
             ));
         }
     }

@@ -146,6 +146,9 @@ async fn place(
                 extras,
             ))
         }
+        Err(HoldError::EventClosed) => Err(ApiError::conflict(
+            "this event is cancelled; its seats cannot be held",
+        )),
         Err(HoldError::Store(e)) => Err(e.into()),
     }
 }

@@ -1,11 +1,13 @@
 //! The table's stream → the waitlist queue. Seats that became `reserved`
 //! are grouped per release and sent as `SeatsReleased` messages; an event
-//! cancelled (or its cancellation requested again) becomes `EventCancelled`. A send that
+//! cancelled (or its cancellation requested again) becomes `EventCancelled`;
+//! a draft whose seating job was asked for another run becomes
+//! `SeatingRequested`. A send that
 //! fails reports the first stream record of its group as the batch item
 //! failure, so Lambda retries from there (and bisects, per template.yaml).
 
 use evently_notify::Queue;
-use evently_waitlist::stream::{cancellations, released, Change};
+use evently_waitlist::stream::{cancellations, released, seatings, Change};
 use evently_waitlist::WaitlistMessage;
 use serde_json::{json, Value};
 
@@ -30,6 +32,11 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
             cancellations(&changes)
                 .into_iter()
                 .map(|(i, m)| (i, WaitlistMessage::Cancelled(m))),
+        )
+        .chain(
+            seatings(&changes)
+                .into_iter()
+                .map(|(i, m)| (i, WaitlistMessage::Seating(m))),
         )
         .collect();
     messages.sort_by_key(|(i, _)| *i);

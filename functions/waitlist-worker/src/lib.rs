@@ -1,6 +1,7 @@
 //! The waitlist worker: `SeatsReleased` messages from the queue → offers
 //! (real holds for the first matching entries) and their emails;
-//! `EventCancelled` messages → a run of the event's cancellation job. Each
+//! `EventCancelled` messages → a run of the event's cancellation job;
+//! `SeatingRequested` → a run of a draft's seating job. Each
 //! message that fails is reported on its own (`batchItemFailures`), so a
 //! poison message is retried alone and then lands in the dead-letter queue
 //! while the rest are served.
@@ -55,6 +56,11 @@ pub async fn process(
                         tracing::info!(message = %id, offers = done.offers.len(),
                             released = done.released_to_public.len(), "released seats handed out");
                     })
+                }
+                WaitlistMessage::Seating(s) => {
+                    let budget = Duration::from_secs(engine.config.job_budget_secs.max(0) as u64);
+                    let job_stop = stop_at.min(Instant::now() + budget);
+                    engine.seat_event(&s.event_seating, job_stop).await
                 }
                 // Logged by the job itself.
                 WaitlistMessage::Cancelled(c) => {

@@ -193,6 +193,7 @@ impl EventInput {
             seating: Seating::Materialising,
             cancelled_at: None,
             cancel_runs: 0,
+            seating_runs: 0,
             layout: venue.sections.clone(),
         };
         event.validate()?;

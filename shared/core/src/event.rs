@@ -64,6 +64,11 @@ pub struct Event {
     pub cancelled_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub cancel_runs: u32,
+    /// Bumped to ask for another run of the seating job (see
+    /// evently_store's seating.rs): the stream turns each bump into a
+    /// message for the worker.
+    #[serde(default)]
+    pub seating_runs: u32,
     /// The seat grids the event was created with, copied from its venue
     /// template: seats are (re)materialised from this, never from the
     /// template, which may have been edited since.

@@ -116,6 +116,7 @@ mod tests {
             seating: Seating::Ready,
             cancelled_at: None,
             cancel_runs: 0,
+            seating_runs: 0,
             layout: Vec::new(),
         }
     }

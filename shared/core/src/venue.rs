@@ -11,7 +11,7 @@ use crate::{Invalid, Money, SeatId};
 pub const MAX_ROWS: u32 = 200;
 pub const MAX_SEATS_PER_ROW: u32 = 200;
 pub const MAX_SECTIONS: usize = 50;
-pub const MAX_VENUE_SEATS: u32 = 20_000;
+pub const MAX_VENUE_SEATS: u32 = 100_000;
 /// Distance between neighbouring seats and rows on the drawn map.
 pub const SEAT_PITCH: u32 = 10;
 /// Largest map coordinate a section may start at (keeps every seat's

@@ -69,51 +69,25 @@ impl From<EventWriteError> for ApiError {
     }
 }
 
-/// Seat positions written between two looks at the clock (and two
-/// progress records).
-const SEATS_PER_STEP: usize = 1_000;
-/// A step is only started with this much of the request's budget left.
-const STEP_TIME: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Writes every seat of a draft (batched, 25 per request) at its section's
-/// price, then marks the seating ready. Works in steps of 1,000 seats,
-/// recording how far each section got, and stops before the request's
-/// deadline: it returns the event still `materialising`, and the next
-/// PATCH resumes where it stopped (rewriting a step is harmless before
-/// publication).
+/// Writes what the request has time for of a draft's seats (see
+/// evently_store's seating.rs) and, when some are left, asks for a run of
+/// the seating job, which carries on without the organizer: the event comes
+/// back `materialising` and turns `ready` by itself.
 pub async fn materialise(app: &App, event: &Event) -> Result<Event, ApiError> {
-    let progress = app.store.seating_progress(&event.id).await?;
-    for section in &event.sections {
-        let grid = event
-            .layout
-            .iter()
-            .find(|g| g.id == section.id)
-            .ok_or_else(|| {
-                ApiError::conflict(format!(
-                    "section {} of this event has no seat grid to write; it cannot be published",
-                    section.id
-                ))
-            })?;
-        let seats = grid.seats();
-        let key = evently_store::progress_key(&section.id, section.price);
-        let mut done = progress.get(&key).copied().unwrap_or(0) as usize;
-        while done < seats.len() {
-            if evently_store::retry::remaining().is_some_and(|left| left < STEP_TIME) {
-                tracing::info!(event = %event.id, section = %section.id, done, "seats still to write; the next PATCH resumes");
-                return Ok(event.clone());
-            }
-            let step = &seats[done..(done + SEATS_PER_STEP).min(seats.len())];
-            app.store.put_seats(&event.id, step, section.price).await?;
-            done += step.len();
-            app.store
-                .record_seating_progress(&event.id, &section.id, section.price, done as u32)
-                .await?;
-        }
+    let event = app
+        .store
+        .materialise_seats(event)
+        .await
+        .map_err(|e| match e {
+            evently_store::SeatingError::NoGrid(section) => ApiError::conflict(format!(
+                "section {section} of this event has no seat grid to write; it cannot be published"
+            )),
+            evently_store::SeatingError::Store(e) => e.into(),
+        })?;
+    if event.seating == Seating::Materialising {
+        app.store.request_seating_run(&event.id).await?;
     }
-    let mut ready = event.clone();
-    ready.seating = Seating::Ready;
-    app.store.save_event(&ready, event).await?;
-    Ok(ready)
+    Ok(event)
 }
 
 /// A section of a template with its size and, when asked, every seat's

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
@@ -38,6 +39,9 @@ pub enum HoldError {
     /// still in progress, as its record says.
     #[error("idempotency key already used")]
     KeyUsed(crate::Begin),
+    /// The event was cancelled (its sale gate is closed).
+    #[error("the event is no longer on sale")]
+    EventClosed,
     #[error("holding {held} seats of this event already; at most {max} at once")]
     OverUserLimit { held: u32, max: u32 },
     #[error(transparent)]
@@ -323,6 +327,18 @@ impl Store {
                     .put(guard_put.build().map_err(build_err)?)
                     .build(),
             );
+            // Still on sale: one shard of the event's sale gate, closed by
+            // the cancellation's own transaction (the hold's copy of the
+            // event may be a few seconds old).
+            let (gate_pk, gate_sk) = keys::sale_gate_of(&hold.event_id, &hold.id);
+            let gate = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(gate_pk))
+                .key(keys::SK, s(gate_sk))
+                .condition_expression("attribute_not_exists(cancelled_at)")
+                .build()
+                .map_err(build_err)?;
+            req = req.transact_items(TransactWriteItem::builder().condition_check(gate).build());
             if let Some(answer) = answer {
                 req = req.transact_items(self.answer_tx(answer, now)?);
             }
@@ -341,7 +357,7 @@ impl Store {
             // The key was used before: its record decides the answer (a
             // replay of our own earlier success meets its own seats taken).
             if let Some(answer) = answer {
-                let reason = reasons.get(seats + 2);
+                let reason = reasons.get(seats + 3);
                 if failed_condition(reason) {
                     let record = reason.and_then(old_item).cloned().unwrap_or_default();
                     return Err(HoldError::KeyUsed(recorded_answer(
@@ -350,6 +366,9 @@ impl Store {
                         now,
                     )));
                 }
+            }
+            if failed_condition(reasons.get(seats + 2)) {
+                return Err(HoldError::EventClosed);
             }
             let mut taken = Vec::new();
             let mut missing = Vec::new();

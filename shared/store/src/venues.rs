@@ -77,22 +77,64 @@ impl Store {
         if publishing {
             condition.push_str(" AND seating = :ready");
         }
-        let mut req = self.client.put_item();
-        if publishing {
-            req = req.expression_attribute_values(":ready", s("ready"));
-        }
         let item = event_item(event)?;
-        let result = req
+        let mut put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item.clone()))
             .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status_str(read.status)))
             .expression_attribute_values(":seating", s(seating_str(read.seating)))
-            .expression_attribute_values(":runs", n(read.cancel_runs))
-            .send()
-            .await;
-        if !written(result)? && !self.holds(&item).await? {
+            .expression_attribute_values(":runs", n(read.cancel_runs));
+        if publishing {
+            put = put.expression_attribute_values(":ready", s("ready"));
+        }
+        let put = put.build().map_err(crate::tx::build_err)?;
+        let closing =
+            event.status == EventStatus::Cancelled && read.status != EventStatus::Cancelled;
+        let saved = if closing {
+            // The sale gates close in the same transaction: no hold can
+            // pass a gate once the event says cancelled, nor before.
+            let mut req = self.client.transact_write_items().transact_items(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .put(put)
+                    .build(),
+            );
+            let at = event
+                .cancelled_at
+                .unwrap_or_else(chrono::Utc::now)
+                .timestamp();
+            for shard in 0..keys::SALE_GATE_SHARDS {
+                let (pk, sk) = keys::sale_gate(&event.id, shard);
+                let gate = aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(&self.table)
+                    .item(keys::PK, s(pk))
+                    .item(keys::SK, s(sk))
+                    .item("entity", s("sale_gate"))
+                    .item("cancelled_at", n(at))
+                    .build()
+                    .map_err(crate::tx::build_err)?;
+                req = req.transact_items(
+                    aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                        .put(gate)
+                        .build(),
+                );
+            }
+            crate::tx::committed(req).await?
+        } else {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(put.item))
+                .condition_expression(put.condition_expression.unwrap_or_default())
+                .set_expression_attribute_names(put.expression_attribute_names)
+                .set_expression_attribute_values(put.expression_attribute_values)
+                .send()
+                .await;
+            written(put)?
+        };
+        if !saved && !self.holds(&item).await? {
             return Err(EventWriteError::Changed);
         }
         if event.status == EventStatus::Published || read.status != event.status {

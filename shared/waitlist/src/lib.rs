@@ -11,6 +11,7 @@
 //! can race safely: only seats still `reserved` are ever handed out.
 
 pub mod cancel;
+mod seating;
 pub mod stream;
 
 use std::sync::Arc;
@@ -35,6 +36,17 @@ use serde::{Deserialize, Serialize};
 pub enum WaitlistMessage {
     Released(SeatsReleased),
     Cancelled(cancel::EventCancelled),
+    Seating(SeatingRequested),
+}
+
+/// The queue message asking for (another run of) writing a draft event's
+/// seats (evently_store's seating.rs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatingRequested {
+    pub event_seating: String,
+    /// The event's `seating_runs` when the message was made (for the logs).
+    pub run: u32,
 }
 
 /// The message on the waitlist queue: seats of one section became reserved.

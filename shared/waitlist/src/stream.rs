@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cancel::EventCancelled;
+use crate::SeatingRequested;
 use crate::SeatsReleased;
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +103,37 @@ pub fn cancellations(changes: &[Change]) -> Vec<(usize, EventCancelled)> {
         .collect()
 }
 
+/// Draft events whose seating job was asked for another run
+/// (`seating_runs` went up while still `materialising`). The creation of
+/// an event (runs 0) is not one: its request writes the seats first.
+pub fn seatings(changes: &[Change]) -> Vec<(usize, SeatingRequested)> {
+    let runs = |v: Option<&Value>| {
+        v.and_then(|v| v.get("seating_runs"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    changes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            let new = c.new.as_ref()?;
+            if new.get("entity")?.as_str()? != "event"
+                || new.get("seating")?.as_str()? != "materialising"
+                || runs(Some(new)) <= runs(c.old.as_ref())
+            {
+                return None;
+            }
+            Some((
+                index,
+                SeatingRequested {
+                    event_seating: new.get("id")?.as_str()?.to_owned(),
+                    run: runs(Some(new)) as u32,
+                },
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +189,31 @@ mod tests {
         let ids: Vec<String> = msgs[0].seat_ids.iter().map(ToString::to_string).collect();
         assert_eq!(ids, ["A-1-1", "A-1-2"]);
         assert_eq!(msgs[1].released_from, "h9");
+    }
+
+    fn event(seating: &str, runs: u64) -> Value {
+        json!({"entity": "event", "id": "E", "status": "draft", "seating": seating, "seating_runs": runs})
+    }
+
+    #[test]
+    fn a_seating_run_is_asked_for_by_a_bump_while_materialising() {
+        let change = |old: Option<Value>, new: Value| Change {
+            old,
+            new: Some(new),
+        };
+        let changes = vec![
+            // created: the request writes first
+            change(None, event("materialising", 0)),
+            change(Some(event("materialising", 0)), event("materialising", 1)),
+            // edited without a bump, finished, or an older copy written back
+            change(Some(event("materialising", 1)), event("materialising", 1)),
+            change(Some(event("materialising", 1)), event("ready", 2)),
+            change(Some(event("materialising", 3)), event("materialising", 2)),
+        ];
+        let asked: Vec<(usize, u32)> = seatings(&changes)
+            .into_iter()
+            .map(|(i, m)| (i, m.run))
+            .collect();
+        assert_eq!(asked, [(1, 1)]);
     }
 }
