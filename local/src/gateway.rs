@@ -32,6 +32,30 @@ struct Bound {
     literal_count: usize,
     /// The function's timeout from template.yaml: the request's budget.
     timeout: std::time::Duration,
+    /// The route's API Gateway throttle from template.yaml.
+    bucket: Option<std::sync::Mutex<Bucket>>,
+}
+
+/// A token bucket as API Gateway keeps one per route: starts full.
+struct Bucket {
+    limit: crate::template::Throttle,
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.limit.rate;
+        self.tokens = (self.tokens + refill).min(self.limit.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 enum Segment {
@@ -91,6 +115,13 @@ impl Router {
                 timeout: std::time::Duration::from_secs(
                     timeouts.get(&r.function).copied().unwrap_or(3),
                 ),
+                bucket: r.throttle.map(|limit| {
+                    std::sync::Mutex::new(Bucket {
+                        limit,
+                        tokens: limit.burst,
+                        at: std::time::Instant::now(),
+                    })
+                }),
             });
         }
         Ok(Self { routes: bound })
@@ -223,6 +254,22 @@ impl Gateway {
                 return to_hyper(ApiError::NotFound(format!("no route for {path}")).into_response())
             }
         };
+        let admitted = route
+            .bucket
+            .as_ref()
+            .is_none_or(|b| b.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if !admitted {
+            // API Gateway's own answer, before any function runs.
+            let mut resp = hyper::Response::new(Full::new(Bytes::from_static(
+                br#"{"message":"Too Many Requests"}"#,
+            )));
+            *resp.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
+            resp.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            return resp;
+        }
         let bytes = match Limited::new(body, LAMBDA_PAYLOAD_LIMIT).collect().await {
             Ok(c) => c.to_bytes(),
             Err(_) => {

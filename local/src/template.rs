@@ -5,13 +5,36 @@ use std::path::Path;
 
 use serde_yaml::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Route {
     pub method: String,
     pub path: String,
     /// Binary name, which is also the crate under `functions/`.
     pub function: String,
     pub logical_id: String,
+    /// The HTTP API's throttle for this route: its `RouteSettings` entry,
+    /// or the stage's `DefaultRouteSettings`.
+    pub throttle: Option<Throttle>,
+}
+
+/// API Gateway's token bucket for a route: `burst` requests at once,
+/// refilled at `rate` per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    pub rate: f64,
+    pub burst: f64,
+}
+
+fn throttle_of(settings: Option<&Value>) -> Option<Throttle> {
+    let s = settings?;
+    let num = |k: &str| {
+        s.get(k)
+            .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
+    };
+    Some(Throttle {
+        rate: num("ThrottlingRateLimit")?,
+        burst: num("ThrottlingBurstLimit")?,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +156,7 @@ impl Template {
                             path: path.to_owned(),
                             function: binary.clone(),
                             logical_id: id.clone(),
+                            throttle: None,
                         });
                     }
                 }
@@ -155,6 +179,19 @@ impl Template {
                 }),
                 _ => {}
             }
+        }
+        // The HTTP API's throttles, per route key ("POST /path").
+        let api = resources
+            .values()
+            .find(|r| str_at(r, &["Type"]) == Some("AWS::Serverless::HttpApi"))
+            .and_then(|r| r.get("Properties"));
+        for route in &mut routes {
+            let key = format!("{} {}", route.method, route.path);
+            route.throttle = throttle_of(
+                api.and_then(|p| p.get("RouteSettings"))
+                    .and_then(|s| s.get(key.as_str())),
+            )
+            .or_else(|| throttle_of(api.and_then(|p| p.get("DefaultRouteSettings"))));
         }
         Ok(Self {
             routes,

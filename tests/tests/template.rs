@@ -283,3 +283,88 @@ fn the_event_function_samples_decode_as_their_lambda_events() {
     let _: aws_lambda_events::event::eventbridge::EventBridgeEvent =
         serde_json::from_str(&read("waitlist-sweeper.json")).expect("scheduled event");
 }
+
+#[test]
+fn every_route_throttle_names_a_route_of_the_template() {
+    // A RouteSettings key that names no route is accepted by CloudFormation
+    // and throttles nothing: a typo would leave a route at the default.
+    let t = template();
+    let api = t.doc["Resources"]["HttpApi"]["Properties"].clone();
+    let keys: Vec<String> = api["RouteSettings"]
+        .as_mapping()
+        .expect("RouteSettings")
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect();
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        assert!(
+            t.routes
+                .iter()
+                .any(|r| format!("{} {}", r.method, r.path) == *key),
+            "RouteSettings `{key}` is no route of template.yaml"
+        );
+    }
+    let hold = t
+        .routes
+        .iter()
+        .find(|r| r.path == "/api/v1/seats/hold" && r.method == "POST")
+        .and_then(|r| r.throttle)
+        .expect("the hold route's throttle");
+    let login = t
+        .routes
+        .iter()
+        .find(|r| r.path == "/api/v1/auth/login")
+        .and_then(|r| r.throttle)
+        .expect("login's throttle");
+    assert!(hold.rate > login.rate, "{hold:?} {login:?}");
+}
+
+/// The catalog list throttled to a burst of 3, refilled at 1 per second.
+fn catalog_throttled(text: String) -> String {
+    text.replacen(
+        "      RouteSettings:\n",
+        "      RouteSettings:\n        \"GET /api/v1/events\":\n          ThrottlingBurstLimit: 3\n          ThrottlingRateLimit: 1\n",
+        1,
+    )
+}
+
+#[tokio::test]
+async fn the_local_gateway_throttles_each_route_as_the_template_says() {
+    let stack = Stack::start_opts(evently_tests::Options {
+        seed: Some(SeedSize::Small),
+        template_edit: Some(catalog_throttled),
+        ..Default::default()
+    })
+    .await;
+    let answers = futures::future::join_all((0..10).map(|_| async {
+        let resp = stack
+            .http
+            .get(stack.url("/api/v1/events"))
+            .send()
+            .await
+            .expect("send");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body"))
+    }))
+    .await;
+    let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+    let throttled: Vec<&String> = answers
+        .iter()
+        .filter(|(s, _)| *s == 429)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!((ok, throttled.len()), (3, 7), "{answers:?}");
+    // API Gateway's own answer: the function never ran.
+    assert!(throttled
+        .iter()
+        .all(|b| *b == r#"{"message":"Too Many Requests"}"#));
+    // Another route keeps its own bucket; the throttled one refills.
+    let demo = stack.event_id(evently_tests::DEMO_NIGHT);
+    assert_eq!(
+        stack.get(&format!("/api/v1/events/{demo}"), None).await.0,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(stack.get("/api/v1/events", None).await.0, 200);
+}

@@ -37,11 +37,17 @@ async fn a_cancellation_becomes_an_emailed_offer_that_the_next_in_line_books() {
         .expect("booking")
         .to_owned();
 
-    // Flow 2: user2 finds it sold out and waits for 2 seats in A at ≤ 150.
-    let (_, avail) = stack
-        .get(&format!("/api/v1/events/{demo}/seats/available"), None)
+    // Flow 2: user2 finds it sold out (the seat map follows the booking a
+    // moment later) and waits for 2 seats in A at ≤ 150.
+    stack
+        .eventually("the seat map shows it sold out", 10, || async {
+            stack
+                .get(&format!("/api/v1/events/{demo}/seats/available"), None)
+                .await
+                .1["sold_out"]
+                == true
+        })
         .await;
-    assert_eq!(avail["sold_out"], true);
     let join = json!({"event_id": demo, "quantity": 2, "preferences": {"section_id": "A", "max_price": "150.00"}});
     let (status, entry) = stack
         .post_as(&user2, "/api/v1/waitlist/join", &join, None)

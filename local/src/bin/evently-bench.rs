@@ -25,13 +25,87 @@ use evently_store::Store;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Counts every request the SDK sends (retries included).
+/// Counts every request the SDK sends (retries included) and, while
+/// `record_keys` is on, the capacity each partition key takes.
 #[derive(Debug, Clone, Default)]
-struct RequestCounter(Arc<AtomicUsize>);
+struct RequestCounter(Arc<AtomicUsize>, Arc<std::sync::Mutex<Option<KeyLoads>>>);
+
+/// Partition key → (read units, write units), estimated from the request
+/// alone: an item read or written counts one unit (seat, hold, guard and
+/// gate items are under 1 KB; the event item, read by every view, is ~10 KB
+/// and counts 3 eventually consistent read units), an item of a
+/// transaction counts two (DynamoDB bills transactional reads and writes,
+/// condition checks included, double). A Query counts one read unit (the
+/// seat-map rows a view reads are small). Estimates, as docs/benchmarks.md
+/// says.
+type KeyLoads = HashMap<String, (f64, f64)>;
 
 impl RequestCounter {
     fn take(&self) -> usize {
         self.0.swap(0, Ordering::SeqCst)
+    }
+
+    fn record_keys(&self, on: bool) -> KeyLoads {
+        let mut keys = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *keys, on.then(HashMap::new)).unwrap_or_default()
+    }
+}
+
+fn pk_of(v: &serde_json::Value) -> Option<String> {
+    v["PK"]["S"].as_str().map(str::to_owned)
+}
+
+/// (partition key, read units, write units) of one request's items.
+fn key_loads(op: &str, body: &serde_json::Value) -> Vec<(String, f64, f64)> {
+    let read = |pk: Option<String>, units: f64| {
+        pk.map(|k| {
+            (
+                k.clone(),
+                if k.ends_with("#EVENT") { 3.0 } else { units },
+                0.0,
+            )
+        })
+    };
+    match op {
+        "GetItem" => read(pk_of(&body["Key"]), 1.0).into_iter().collect(),
+        "Query" => read(
+            body["ExpressionAttributeValues"][":pk"]["S"]
+                .as_str()
+                .map(str::to_owned),
+            1.0,
+        )
+        .into_iter()
+        .collect(),
+        "PutItem" => pk_of(&body["Item"])
+            .map(|k| (k, 0.0, 1.0))
+            .into_iter()
+            .collect(),
+        "UpdateItem" | "DeleteItem" => pk_of(&body["Key"])
+            .map(|k| (k, 0.0, 1.0))
+            .into_iter()
+            .collect(),
+        "TransactWriteItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let (kind, inner) = item.as_object()?.iter().next()?;
+                let pk = if kind == "Put" {
+                    pk_of(&inner["Item"])
+                } else {
+                    pk_of(&inner["Key"])
+                }?;
+                Some((pk, 0.0, 2.0))
+            })
+            .collect(),
+        "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|t| t.values())
+            .flat_map(|reqs| reqs.as_array().cloned().unwrap_or_default())
+            .filter_map(|r| pk_of(&r["PutRequest"]["Item"]).map(|k| (k, 0.0, 1.0)))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -42,13 +116,47 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for RequestCounter 
 
     fn read_before_transmit(
         &self,
-        _: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
         _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         _: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);
+        let mut keys = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(loads) = keys.as_mut() {
+            let req = ctx.request();
+            let op = req
+                .headers()
+                .get("x-amz-target")
+                .unwrap_or_default()
+                .trim_start_matches("DynamoDB_20120810.")
+                .to_owned();
+            let body: serde_json::Value = req
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or_default();
+            for (pk, r, w) in key_loads(&op, &body) {
+                let entry = loads.entry(pk).or_default();
+                entry.0 += r;
+                entry.1 += w;
+            }
+        }
         Ok(())
     }
+}
+
+/// A partition key with its ids shortened, for a table.
+fn key_label(pk: &str) -> String {
+    pk.split('#')
+        .map(|part| {
+            if part.len() == 26 && part.chars().all(|c| c.is_ascii_alphanumeric()) {
+                "<id>".to_owned()
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("#")
 }
 
 struct Api {
@@ -554,6 +662,7 @@ async fn main() -> Result<(), Error> {
         rushers.push((user, token, seats));
     }
     counter.take();
+    counter.record_keys(true);
     let rush_started = Instant::now();
     let keys: Vec<String> = (0..rushers.len()).map(|i| format!("rush-{i}")).collect();
     let attempts = rushers.iter().zip(&keys).map(|((_, token, seats), key)| {
@@ -562,6 +671,8 @@ async fn main() -> Result<(), Error> {
     let results = futures::future::join_all(attempts).await;
     let rush_secs = rush_started.elapsed().as_secs_f64();
     let rush_requests = counter.take();
+    // The request path only: the stream consumers start later in the bench.
+    let loads = counter.record_keys(false);
     let mut hold_latency = Vec::new();
     let mut won: Vec<(usize, String)> = Vec::new();
     let (mut conflicts, mut other, mut retried) = (0, 0, 0);
@@ -668,6 +779,34 @@ async fn main() -> Result<(), Error> {
         percentile(&hold_latency, 0.5),
         percentile(&hold_latency, 0.99)
     );
+    // The rush's load per partition key, scaled to the on-sale model:
+    // 10,000 hold attempts per second shaped like these (all on one
+    // section's first rows). Limits: 1,000 write and 3,000 read units per
+    // second per partition.
+    const MODEL_ATTEMPTS_PER_SEC: f64 = 10_000.0;
+    let mut by_key: Vec<(&String, &(f64, f64))> = loads.iter().collect();
+    by_key.sort_by(|a, b| (b.1 .1 + b.1 .0).total_cmp(&(a.1 .1 + a.1 .0)));
+    println!();
+    println!("| partition key (hold path, rush scaled to 10,000 attempts/s) | keys like it | read units/s | write units/s | within limits |\n|---|---:|---:|---:|---|");
+    let scale = MODEL_ATTEMPTS_PER_SEC / clients as f64;
+    let mut shown: Vec<String> = Vec::new();
+    for (pk, (r, w)) in &by_key {
+        let label = key_label(pk);
+        if shown.contains(&label) {
+            continue;
+        }
+        shown.push(label.clone());
+        let alike = by_key.iter().filter(|(k, _)| key_label(k) == label).count();
+        let (rps, wps) = (r * scale, w * scale);
+        let ok = rps <= 3_000.0 && wps <= 1_000.0;
+        println!(
+            "| `{label}` (the busiest) | {alike} | {rps:.0} | {wps:.0} | {} |",
+            if ok { "yes" } else { "**no**" }
+        );
+        if shown.len() == 8 {
+            break;
+        }
+    }
 
     // Cancel → email: the waitlist pipeline end to end (stream poll 100 ms,
     // queue poll 150 ms), over repeated rounds on Evently Demo Night.
