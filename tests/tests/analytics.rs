@@ -181,8 +181,16 @@ fn a_seats_record_marks_its_seat_on_the_map() {
     assert_eq!(mark(&reserved).and_then(|m| m.2), Some(-1));
     let freed = seat_record(Some(seat("held")), Some(seat("available")));
     assert_eq!(mark(&freed).map(|m| m.2), Some(None));
-    let deleted = seat_record(Some(seat("available")), None);
+    let deleted = seat_record(Some(seat("held")), None);
     assert_eq!(mark(&deleted).map(|m| m.2), Some(None));
+    // Nothing to draw differently: a seat created free, rewritten free (a
+    // draft repriced), or deleted while free.
+    let created = seat_record(None, Some(seat("available")));
+    let rewritten = seat_record(Some(seat("available")), Some(seat("available")));
+    let dropped = seat_record(Some(seat("available")), None);
+    for r in [&created, &rewritten, &dropped] {
+        assert_eq!(mark(r), None, "{r:?}");
+    }
     let hold = seat_record(None, Some(json!({"entity": "hold", "event_id": "E"})));
     assert_eq!(mark(&hold), None);
 }

@@ -48,9 +48,10 @@ pub async fn project_batch(store: &Store, bus: &Bus, records: &[Record]) -> Vec<
     Vec::new()
 }
 
-/// A seat's new mark for its seat map, from the seat's stream record
-/// (None for a record of anything else). A deleted seat (a draft's seats
-/// rewritten) is unmarked.
+/// A seat's new mark for its seat map, from the seat's stream record: None
+/// for a record of anything else, and for a seat whose mark did not change
+/// (a seat written as available, a draft's seats rewritten at a new price:
+/// writing 100,000 seats costs the map nothing). A deleted seat is unmarked.
 pub fn seat_mark(record: &Record) -> Option<SeatMarkChange> {
     let image = record.new.as_ref().or(record.old.as_ref())?;
     if image.get("entity")?.as_str()? != "seat" {
@@ -58,18 +59,27 @@ pub fn seat_mark(record: &Record) -> Option<SeatMarkChange> {
     }
     let event_id = image.get("event_id")?.as_str()?.to_owned();
     let seat: SeatId = image.get("seat_id")?.as_str()?.parse().ok()?;
-    let Some(new) = &record.new else {
-        return Some(SeatMarkChange {
-            event_id,
-            seat,
-            mark: None,
-        });
-    };
+    // No image: no seat, which draws as free.
+    let before = record.old.as_ref().map_or(Some(None), mark_of);
+    let after = record.new.as_ref().map_or(Some(None), mark_of);
+    if before == after {
+        return None;
+    }
+    Some(SeatMarkChange {
+        event_id,
+        seat,
+        mark: after.flatten(),
+    })
+}
+
+/// The mark of a seat image: Some(None) for a free seat, None when the
+/// image is not a readable seat.
+fn mark_of(image: &Value) -> Option<Option<evently_core::SeatMark>> {
     let number = |field: &str| {
-        let v = new.get(field)?;
+        let v = image.get(field)?;
         v.as_i64().or_else(|| v.as_str()?.parse().ok())
     };
-    let state = match new.get("status")?.as_str()? {
+    let state = match image.get("status")?.as_str()? {
         "available" => SeatState::Available,
         "held" => SeatState::Held {
             hold_id: String::new(),
@@ -82,11 +92,7 @@ pub fn seat_mark(record: &Record) -> Option<SeatMarkChange> {
         "reserved" => SeatState::Reserved,
         _ => return None,
     };
-    Some(SeatMarkChange {
-        event_id,
-        seat,
-        mark: state.mark(),
-    })
+    Some(state.mark())
 }
 
 fn plain(item: &serde_dynamo::Item) -> Option<Value> {
