@@ -370,6 +370,32 @@ impl Stack {
         assert!(resp.status().is_success());
     }
 
+    /// How many faults this stack's current rules (the last `faults` call)
+    /// have injected so far.
+    pub async fn injected_here(&self) -> u64 {
+        let status: Value = self
+            .http
+            .get(format!("{}/_evently/faults", self.endpoint))
+            .send()
+            .await
+            .expect("fault control")
+            .json()
+            .await
+            .expect("json");
+        let table = self.app.store.table();
+        status["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r["tables"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|x| x == table))
+            })
+            .filter_map(|r| r["injected"].as_u64())
+            .sum()
+    }
+
     /// How many faults the endpoint injected, by `service:operation:fault`
     /// (across every stack sharing the endpoint).
     pub async fn injected(&self) -> serde_json::Map<String, Value> {
