@@ -44,3 +44,23 @@ pub fn storm(late_ms: u64) -> Value {
         {"service": "ses", "fault": "throttle", "rate": 0.25}
     ])
 }
+
+/// The DynamoDB operation (from `X-Amz-Target`) and JSON body of a request
+/// the SDK is about to send, for interceptors that count or keep requests.
+pub fn dynamodb_request(
+    ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+) -> (String, Value) {
+    let req = ctx.request();
+    let op = req
+        .headers()
+        .get("x-amz-target")
+        .unwrap_or_default()
+        .trim_start_matches("DynamoDB_20120810.")
+        .to_owned();
+    let body = req
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or(Value::Null);
+    (op, body)
+}

@@ -71,19 +71,8 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for RequestLog {
         _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         _: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let req = ctx.request();
-        let op = req
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or_default()
-            .trim_start_matches("DynamoDB_20120810.")
-            .to_owned();
-        let body = req
-            .body()
-            .bytes()
-            .and_then(|b| serde_json::from_slice(b).ok())
-            .unwrap_or(Value::Null);
-        self.0.lock().expect("lock").push((op, body));
+        let request = evently_local::bench::dynamodb_request(ctx);
+        self.0.lock().expect("lock").push(request);
         Ok(())
     }
 }

@@ -47,6 +47,11 @@ pub async fn process(
                 continue;
             }
         };
+        // A job's run gets at most its budget of the invocation's time.
+        let job_stop = || {
+            let budget = Duration::from_secs(engine.config.job_budget_secs.max(0) as u64);
+            stop_at.min(Instant::now() + budget)
+        };
         // Boxed: the engine's futures nest deep, and the runtime's layout
         // of the whole invocation would otherwise exceed rustc's limits.
         let work = Box::pin(async {
@@ -58,19 +63,13 @@ pub async fn process(
                     })
                 }
                 WaitlistMessage::Seating(s) => {
-                    let budget = Duration::from_secs(engine.config.job_budget_secs.max(0) as u64);
-                    let job_stop = stop_at.min(Instant::now() + budget);
-                    engine.seat_event(&s.event_seating, job_stop).await
+                    engine.seat_event(&s.event_seating, job_stop()).await
                 }
                 // Logged by the job itself.
-                WaitlistMessage::Cancelled(c) => {
-                    let budget = Duration::from_secs(engine.config.job_budget_secs.max(0) as u64);
-                    let job_stop = stop_at.min(Instant::now() + budget);
-                    engine
-                        .cancel_event(&c.event_cancelled, job_stop)
-                        .await
-                        .map(drop)
-                }
+                WaitlistMessage::Cancelled(c) => engine
+                    .cancel_event(&c.event_cancelled, job_stop())
+                    .await
+                    .map(drop),
             }
         });
         if let Err(e) = evently_store::retry::within(stop_at, work).await {

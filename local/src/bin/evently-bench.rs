@@ -123,18 +123,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for RequestCounter 
         self.0.fetch_add(1, Ordering::SeqCst);
         let mut keys = self.1.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(loads) = keys.as_mut() {
-            let req = ctx.request();
-            let op = req
-                .headers()
-                .get("x-amz-target")
-                .unwrap_or_default()
-                .trim_start_matches("DynamoDB_20120810.")
-                .to_owned();
-            let body: serde_json::Value = req
-                .body()
-                .bytes()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or_default();
+            let (op, body) = evently_local::bench::dynamodb_request(ctx);
             for (pk, r, w) in key_loads(&op, &body) {
                 let entry = loads.entry(pk).or_default();
                 entry.0 += r;
@@ -245,34 +234,27 @@ impl Api {
         token: &str,
         hold_id: &str,
     ) -> Result<(u16, serde_json::Value, Duration), Error> {
-        let body =
-            serde_json::json!({"hold_id": hold_id, "payment_details": {"card_token": "tok_visa"}});
-        self.send(
-            self.http
-                .post(format!("{}/api/v1/bookings/confirm", self.base))
-                .bearer_auth(token)
-                .json(&body),
-        )
-        .await
+        self.confirm_keyed(token, hold_id, None).await
     }
 
-    /// A confirm as a client sends it: with an Idempotency-Key.
+    /// A confirm as a client sends it, with an Idempotency-Key when given.
     async fn confirm_keyed(
         &self,
         token: &str,
         hold_id: &str,
-        key: &str,
+        key: Option<&str>,
     ) -> Result<(u16, serde_json::Value, Duration), Error> {
         let body =
             serde_json::json!({"hold_id": hold_id, "payment_details": {"card_token": "tok_visa"}});
-        self.send(
-            self.http
-                .post(format!("{}/api/v1/bookings/confirm", self.base))
-                .bearer_auth(token)
-                .header("idempotency-key", key)
-                .json(&body),
-        )
-        .await
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1/bookings/confirm", self.base))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(key) = key {
+            req = req.header("idempotency-key", key);
+        }
+        self.send(req).await
     }
 
     async fn delete(
@@ -628,7 +610,7 @@ async fn main() -> Result<(), Error> {
         }
         let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
         let (status, booking, _) = api
-            .confirm_keyed(&token, &hold_id, &format!("op-confirm-{i}"))
+            .confirm_keyed(&token, &hold_id, Some(&format!("op-confirm-{i}")))
             .await?;
         confirm_n += counter.take();
         if status != 201 {

@@ -245,20 +245,6 @@ pub struct SeatView {
     pub status: Option<evently_core::SeatStatus>,
 }
 
-impl SeatView {
-    pub fn of(seat: &evently_core::Seat, status: Option<evently_core::SeatStatus>) -> Self {
-        Self {
-            id: seat.id.to_string(),
-            row: seat.row,
-            number: seat.number,
-            x: seat.x,
-            y: seat.y,
-            price: seat.price,
-            status,
-        }
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct HoldView {
     pub hold_id: String,

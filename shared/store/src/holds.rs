@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
 
-use crate::idempotency::{recorded_answer, Answer};
+use crate::idempotency::{recorded_answer, Answer, IDEMPOTENCY_WINDOW_SECS};
 use crate::seats::{reserved_index, SEAT_FREE_FILTER};
 use crate::tx::{build_err, commit, committed, failure, n, old_item, s, TxError};
 use crate::{attr_n, keys, Store, StoreError};
@@ -363,8 +363,9 @@ impl Store {
                     return Err(HoldError::KeyUsed(recorded_answer(
                         &record,
                         answer.request_hash,
-                        now,
-                    )));
+                        now_s,
+                        IDEMPOTENCY_WINDOW_SECS,
+                    )?));
                 }
             }
             if failed_condition(reasons.get(seats + 2)) {

@@ -103,19 +103,7 @@ impl Store {
             let recovering = matches!(item.get("recovering"), Some(AttributeValue::Bool(true)));
             return Ok(Begin::Started { recovering });
         }
-        if attr_s(&item, "request_hash")? != claim.request_hash {
-            return Ok(Begin::Mismatch);
-        }
-        if attr_s(&item, "state")? != "done" {
-            let until = attr_n(&item, "lease_until").unwrap_or(now_s + 1);
-            return Ok(Begin::InProgress {
-                retry_after_secs: (until - now_s).clamp(1, lease_secs.max(1)),
-            });
-        }
-        Ok(Begin::Replay {
-            status: attr_n(&item, "status")? as u16,
-            body: attr_s(&item, "body")?.to_owned(),
-        })
+        recorded_answer(&item, claim.request_hash, now_s, lease_secs)
     }
 
     /// The record of a claim in progress (its condition still to add).
@@ -244,31 +232,28 @@ impl Store {
     }
 }
 
-/// What an existing record (returned by a failed `answer_tx` condition)
-/// means for a request with `request_hash`.
+/// What the record of a key used before says to a request with
+/// `request_hash`: another request (mismatch), the same one still running
+/// (retry within `max_wait` seconds), or the same one done (replay). For a
+/// claim met by `begin_idempotent` and for the record a failed `answer_tx`
+/// condition returns.
 pub(crate) fn recorded_answer(
     record: &std::collections::HashMap<String, AttributeValue>,
     request_hash: &str,
-    now: DateTime<Utc>,
-) -> Begin {
-    if attr_s(record, "request_hash").ok() != Some(request_hash) {
-        return Begin::Mismatch;
+    now_s: i64,
+    max_wait: i64,
+) -> Result<Begin, StoreError> {
+    if attr_s(record, "request_hash")? != request_hash {
+        return Ok(Begin::Mismatch);
     }
-    match (
-        attr_s(record, "state").ok(),
-        attr_n(record, "status"),
-        attr_s(record, "body"),
-    ) {
-        (Some("done"), Ok(status), Ok(body)) => Begin::Replay {
-            status: status as u16,
-            body: body.to_owned(),
-        },
-        // A claim of the older kind (or of a route that claims first)
-        // still running.
-        _ => Begin::InProgress {
-            retry_after_secs: attr_n(record, "lease_until")
-                .map_or(1, |until| until - now.timestamp())
-                .max(1),
-        },
+    if attr_s(record, "state")? != "done" {
+        let until = attr_n(record, "lease_until").unwrap_or(now_s + 1);
+        return Ok(Begin::InProgress {
+            retry_after_secs: (until - now_s).clamp(1, max_wait.max(1)),
+        });
     }
+    Ok(Begin::Replay {
+        status: attr_n(record, "status")? as u16,
+        body: attr_s(record, "body")?.to_owned(),
+    })
 }
