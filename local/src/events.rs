@@ -667,6 +667,37 @@ pub async fn tick_sweeper(backend: Backend, every: Duration, timeout: Duration) 
     }
 }
 
+/// The admitter's schedule: in AWS one invocation a minute steps every
+/// `ADMIT_STEP_SECONDS` inside it; in process each tick is one step (the
+/// same cadence without a long-running task), and a real binary is invoked
+/// as EventBridge would, stepping until its own deadline.
+pub async fn tick_admitter(
+    admitter: &'static queue_admit::Admitter,
+    lambda: Option<std::sync::Arc<crate::lambda::LocalLambda>>,
+    timeout: Duration,
+) {
+    loop {
+        tokio::time::sleep(admitter.step_every).await;
+        if let Some(lambda) = &lambda {
+            if let Err(e) = lambda.invoke(&scheduled_event()).await {
+                tracing::warn!(error = %e, "admission failed");
+            }
+            continue;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let step = async move {
+            let mut report = queue_admit::AdmitReport::default();
+            evently_store::retry::within(deadline, queue_admit::step_all(admitter, &mut report))
+                .await
+        };
+        match tokio::spawn(step).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "admission failed"),
+            Err(e) => tracing::error!(error = %e, "admitter invocation crashed"),
+        }
+    }
+}
+
 /// The event EventBridge Scheduler delivers on each tick.
 pub fn scheduled_event() -> Value {
     serde_json::json!({

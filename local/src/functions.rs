@@ -14,6 +14,8 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("venue-layout", venue_layout::handler),
         ("seats-available", seats_available::handler),
         ("seats-hold", seats_hold::handler),
+        ("queue-join", queue_join::handler),
+        ("queue-status", queue_status::handler),
         ("hold-release", hold_release::handler),
         ("bookings-confirm", bookings_confirm::handler),
         ("bookings-mine", bookings_mine::handler),
@@ -32,7 +34,8 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
 
 /// Functions driven by event sources rather than routes; the local runtime
 /// runs them from `events.rs` (stream poller, queue poller, schedule).
-pub const EVENT_FUNCTIONS: [&str; 4] = [
+pub const EVENT_FUNCTIONS: [&str; 5] = [
+    "queue-admit",
     "waitlist-stream",
     "analytics-stream",
     "waitlist-worker",

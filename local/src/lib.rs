@@ -176,6 +176,8 @@ pub struct EventSources {
     pub delivered: HashMap<String, events::Delivered>,
     /// The sweeper's engine (signing as the sweeper).
     pub engine: &'static evently_waitlist::Engine,
+    /// The waiting rooms' admitter (signing as itself).
+    pub admitter: &'static queue_admit::Admitter,
     pub queues: events::Queues,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -190,6 +192,8 @@ pub struct EventSettings {
     pub public_base_url: String,
     pub stream_poll: std::time::Duration,
     pub sweep_every: std::time::Duration,
+    /// How often the waiting rooms' admitter steps.
+    pub admit_every: std::time::Duration,
     pub ttl_every: std::time::Duration,
     pub engine: evently_waitlist::EngineConfig,
     /// Feed the table's stream to the waitlist stream function (false only
@@ -220,12 +224,27 @@ impl EventSettings {
             public_base_url,
             stream_poll: secs("STREAM_POLL_SECONDS", 0.2),
             sweep_every: secs("SWEEP_INTERVAL_SECONDS", 60.0),
+            admit_every: secs("ADMIT_STEP_SECONDS", 5.0),
             ttl_every: secs("TTL_SWEEP_SECONDS", 60.0),
             engine,
             waitlist_stream: true,
             lambdas: HashMap::new(),
         }
     }
+}
+
+/// The waiting rooms' admitter over `app`'s store and clock, signing as
+/// the queue-admit function.
+pub fn admitter_as(
+    app: &'static App,
+    identities: &iam::Identities,
+    step_every: std::time::Duration,
+) -> &'static queue_admit::Admitter {
+    Box::leak(Box::new(queue_admit::Admitter {
+        store: app.store.with_access_key(&identities.key_of("queue-admit")),
+        clock: app.clock.clone(),
+        step_every,
+    }))
 }
 
 /// Provisions the queues and the SES sender of the template and starts the
@@ -360,6 +379,13 @@ pub async fn start_event_sources_with(
             }
         }));
     }
+    let admitter = admitter_as(app, identities, settings.admit_every);
+    let admitter_timeout = template.timeout_of("queue-admit");
+    tasks.push(tokio::spawn(events::tick_admitter(
+        admitter,
+        settings.lambdas.get("queue-admit").cloned(),
+        admitter_timeout,
+    )));
     let worker_timeout = template.timeout_of("waitlist-worker");
     let sweeper_timeout = template.timeout_of("waitlist-sweeper");
     let worker_queue = queue_as("waitlist-worker");
@@ -387,6 +413,7 @@ pub async fn start_event_sources_with(
     Ok(EventSources {
         delivered,
         engine: sweeper,
+        admitter,
         queues,
         tasks,
     })

@@ -234,6 +234,7 @@ pub async fn seed(
             cancelled_at: None,
             cancel_runs: 0,
             seating_runs: 0,
+            admission: None,
             layout: plan.venue.sections.clone(),
         };
         event

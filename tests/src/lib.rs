@@ -47,6 +47,9 @@ pub struct Stack {
     /// patient timeouts: for a test's own reads, never faulted by its
     /// attempt timeout while the endpoint is busy.
     pub oracle: Store,
+    /// The waiting rooms' admitter (signing as queue-admit, on the stack's
+    /// clock): tests step it with `admit` (a live stack also ticks it).
+    pub admitter: &'static queue_admit::Admitter,
 }
 
 /// The DynamoDB requests a client sent: operation (`X-Amz-Target`) and JSON
@@ -271,6 +274,8 @@ impl Stack {
         )
         .await
         .expect("gateway starts");
+        let admitter =
+            evently_local::admitter_as(app, &identities, std::time::Duration::from_secs(1));
         let events = match opts.waitlist {
             Some((mut engine, sweep)) => {
                 engine.public_base_url = format!("http://{addr}");
@@ -280,6 +285,7 @@ impl Stack {
                     public_base_url: engine.public_base_url.clone(),
                     stream_poll: std::time::Duration::from_millis(100),
                     sweep_every: sweep,
+                    admit_every: std::time::Duration::from_secs(1),
                     ttl_every: std::time::Duration::from_secs(3600),
                     engine,
                     waitlist_stream: opts.waitlist_stream,
@@ -311,7 +317,17 @@ impl Stack {
             sender: opts.sender,
             requests,
             oracle,
+            admitter,
         }
+    }
+
+    /// One step of the waiting rooms' admitter at the stack's clock.
+    pub async fn admit(&self) -> queue_admit::AdmitReport {
+        let mut report = queue_admit::AdmitReport::default();
+        queue_admit::step_all(self.admitter, &mut report)
+            .await
+            .expect("admission step");
+        report
     }
 
     /// Switches on faults in the local AWS endpoint for this stack only:

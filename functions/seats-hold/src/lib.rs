@@ -6,6 +6,7 @@ use chrono::Duration;
 use evently_core::hold::{validate_seats, HoldRefused};
 use evently_core::{new_id, EventStatus, Hold, HoldStatus};
 use evently_http::idempotency::{used, Keyed};
+use evently_http::queue::require_admission;
 use evently_http::request::json_body;
 use evently_http::response::created;
 use evently_http::views::{cached_public_event, HoldView};
@@ -77,6 +78,7 @@ async fn place(
     if event.starts_at <= now {
         return Err(ApiError::conflict("this event has already started"));
     }
+    require_admission(app, req, &event, user_id, now).await?;
     let seat_ids =
         validate_seats(&event, &body.section_id, &body.seat_ids).map_err(|e| match e {
             HoldRefused::UnknownSection(s) => {

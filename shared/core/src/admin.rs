@@ -105,6 +105,9 @@ pub struct EventInput {
     pub cancellation_policy: CancellationPolicy,
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// A waiting room in front of the on-sale (see queue.rs).
+    #[serde(default)]
+    pub admission: Option<crate::Admission>,
 }
 
 fn default_currency() -> String {
@@ -195,6 +198,7 @@ impl EventInput {
             cancel_runs: 0,
             seating_runs: 0,
             layout: venue.sections.clone(),
+            admission: self.admission,
         };
         event.validate()?;
         check_schedule(&event, now)?;
@@ -214,6 +218,18 @@ pub struct EventPatch {
     pub section_prices: Option<BTreeMap<String, Money>>,
     pub cancellation_policy: Option<CancellationPolicy>,
     pub status: Option<EventStatus>,
+    /// `null` removes the waiting room; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    pub admission: Option<Option<crate::Admission>>,
+}
+
+/// A field that may be sent as `null`: present (`Some`) either way.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// What a patch asks the store to do after the edits are applied.
@@ -253,7 +269,10 @@ impl EventPatch {
                 )))
             }
         };
-        let edits = self.name.is_some() || self.description.is_some() || self.touches_sale_terms();
+        let edits = self.name.is_some()
+            || self.description.is_some()
+            || self.admission.is_some()
+            || self.touches_sale_terms();
         match event.status {
             EventStatus::Cancelled if edits => {
                 return Err(PatchRefused::Conflict(
@@ -268,6 +287,12 @@ impl EventPatch {
                 ))
             }
             _ => {}
+        }
+        if let Some(admission) = self.admission {
+            if event.status == EventStatus::Published {
+                admission_change_allowed(event.admission.as_ref(), admission.as_ref(), now)?;
+            }
+            event.admission = admission;
         }
         if let Some(name) = self.name {
             event.name = name.trim().to_owned();
@@ -308,6 +333,30 @@ impl EventPatch {
         }
         Ok(transition)
     }
+}
+
+/// On a published event the waiting room may be set or changed only before
+/// its on-sale (people already in line or admitted keep their terms), and
+/// a new one must open in the future; removing it is always allowed (holds
+/// then need no admission).
+fn admission_change_allowed(
+    current: Option<&crate::Admission>,
+    wanted: Option<&crate::Admission>,
+    now: DateTime<Utc>,
+) -> Result<(), PatchRefused> {
+    let Some(wanted) = wanted else { return Ok(()) };
+    if current.is_some_and(|c| c.on_sale_at <= now) {
+        return Err(PatchRefused::Conflict(
+            "the on-sale behind this waiting room has begun; it can be removed, not changed".into(),
+        ));
+    }
+    if wanted.on_sale_at <= now {
+        return Err(PatchRefused::Invalid(Invalid::new(
+            "admission.on_sale_at",
+            "on a published event, must be in the future",
+        )));
+    }
+    Ok(())
 }
 
 fn status_name(s: EventStatus) -> &'static str {

@@ -74,6 +74,10 @@ pub struct Event {
     /// template, which may have been edited since.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layout: Vec<crate::SectionTemplate>,
+    /// The waiting room in front of its on-sale, if the organizer set one
+    /// (see queue.rs): holds then need an admission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<crate::Admission>,
 }
 
 impl Event {
@@ -108,6 +112,9 @@ impl Event {
         }
         if self.ends_at <= self.starts_at {
             return Err(Invalid::new("ends_at", "must be after starts_at"));
+        }
+        if let Some(admission) = &self.admission {
+            admission.validate(self.starts_at)?;
         }
         self.cancellation_policy.validate()
     }

@@ -117,6 +117,7 @@ mod tests {
             cancelled_at: None,
             cancel_runs: 0,
             seating_runs: 0,
+            admission: None,
             layout: Vec::new(),
         }
     }

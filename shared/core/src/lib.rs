@@ -13,6 +13,7 @@ pub mod money;
 pub mod offer;
 pub mod payment;
 pub mod policy;
+pub mod queue;
 pub mod seat;
 pub mod user;
 pub mod venue;
@@ -31,6 +32,7 @@ pub use payment::{
     SimulatedPayments,
 };
 pub use policy::{CancellationPolicy, FeeType};
+pub use queue::{Admission, QueueState, QueueTicket, Standing, TicketKey};
 pub use seat::{status_of_mark, Seat, SeatMap, SeatMark, SeatState, SeatStatus};
 pub use user::{Role, User};
 pub use venue::{SectionTemplate, VenueTemplate};

@@ -161,6 +161,8 @@ pub struct AdminEventView {
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<String>,
+    /// The waiting room in front of its on-sale (null: none).
+    pub admission: Option<evently_core::Admission>,
 }
 
 impl From<&Event> for AdminEventView {
@@ -180,6 +182,7 @@ impl From<&Event> for AdminEventView {
             cancellation_policy: e.cancellation_policy.clone(),
             created_at: rfc3339(e.created_at),
             cancelled_at: e.cancelled_at.map(rfc3339),
+            admission: e.admission.clone(),
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct Config {
     /// How long a function may answer from its own copy of a public event
     /// (see `EventCache`); 0 reads it every time.
     pub event_cache_secs: i64,
+    /// How long a function may answer positions from its own copy of a
+    /// waiting room's state (the admitter rewrites it every step); 0
+    /// reads it every time.
+    pub queue_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             register_failures_per_ip: 10,
             throttle_window_secs: 900,
             event_cache_secs: 5,
+            queue_cache_ms: 1000,
         }
     }
 }
@@ -87,6 +92,10 @@ impl Config {
                 .and_then(|v| v.parse().ok())
                 .filter(|v: &i64| *v >= 0)
                 .unwrap_or(d.event_cache_secs),
+            queue_cache_ms: std::env::var("QUEUE_STATE_CACHE_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d.queue_cache_ms),
         }
     }
 }
@@ -102,6 +111,8 @@ pub struct App {
     /// This function's copies of public events (one per process, like
     /// the clients).
     pub events: Arc<crate::views::EventCache>,
+    /// Its copies of waiting rooms' states (see `Config::queue_cache_ms`).
+    pub queues: Arc<crate::views::Cache<evently_core::QueueState>>,
 }
 
 impl App {
@@ -116,6 +127,7 @@ impl App {
             crash: Arc::new(CrashPoints::default()),
             config,
             events: Default::default(),
+            queues: Default::default(),
         })
     }
 
@@ -131,6 +143,7 @@ impl App {
             config: self.config.clone(),
             // Another function is another process: a cache of its own.
             events: Default::default(),
+            queues: Default::default(),
         }
     }
 
@@ -170,6 +183,7 @@ impl App {
             crash: Arc::new(CrashPoints::from_env()),
             config: Config::from_env(),
             events: Default::default(),
+            queues: Default::default(),
         })
     }
 }

@@ -20,6 +20,22 @@ use crate::ApiError;
 
 pub const ISSUER: &str = "evently";
 pub const AUDIENCE: &str = "evently-api";
+/// The audience of admission tokens (the waiting room's pass to hold
+/// seats): never accepted as an access token, nor the other way round.
+pub const ADMISSION_AUDIENCE: &str = "evently-admission";
+
+/// An admission out of an event's waiting room: this user, this event,
+/// until `exp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmissionClaims {
+    pub sub: String,
+    pub evt: String,
+    pub tkt: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -210,6 +226,45 @@ impl TokenService {
             &EncodingKey::from_secret(&keys.signing.secret),
         )
         .map_err(|e| ApiError::Internal(format!("signing token: {e}")))
+    }
+
+    /// A signed admission for `claims` (the same keys as access tokens).
+    pub async fn issue_admission(&self, claims: &AdmissionClaims) -> Result<String, ApiError> {
+        let keys = self.keys(false).await?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(keys.signing.kid.clone());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(&keys.signing.secret),
+        )
+        .map_err(|e| ApiError::Internal(format!("signing admission: {e}")))
+    }
+
+    /// The claims of an admission token whose signature is ours, or None.
+    /// Its expiry is the caller's to judge (against the app's clock).
+    pub async fn verify_admission(&self, token: &str) -> Result<Option<AdmissionClaims>, ApiError> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let kid = header.kid.unwrap_or_else(|| "default".into());
+        let mut keys = self.keys(false).await?;
+        if !keys.verifying.contains_key(&kid) {
+            keys = self.keys(true).await?;
+        }
+        let Some(key) = keys.verifying.get(&kid) else {
+            return Ok(None);
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[ADMISSION_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.validate_exp = false;
+        Ok(
+            jsonwebtoken::decode::<AdmissionClaims>(token, key, &validation)
+                .ok()
+                .map(|data| data.claims),
+        )
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {

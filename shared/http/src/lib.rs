@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod idempotency;
 pub mod problem;
+pub mod queue;
 pub mod request;
 pub mod response;
 pub mod runtime;

@@ -56,6 +56,9 @@ pub struct EventView {
     pub available_seats: u32,
     pub sold_out: bool,
     pub cancellation_policy: CancellationPolicy,
+    /// Its waiting room, if the on-sale has one: join it before holding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission: Option<evently_core::Admission>,
 }
 
 impl EventView {
@@ -104,6 +107,7 @@ impl EventView {
             available_seats: available,
             sold_out: available == 0,
             cancellation_policy: event.cancellation_policy.clone(),
+            admission: event.admission.clone(),
         }
     }
 }
@@ -142,27 +146,39 @@ pub async fn public_event(app: &App, event_id: &str) -> Result<Event, ApiError> 
 /// (cancellation) and a copy may miss that for the cache's lifetime: a
 /// hold then succeeds on a just-cancelled event, and confirming it is
 /// refused by the confirm transaction's own check of the event, before
-/// any charge — the copy is never the authority on what may be sold.
-#[derive(Debug, Default)]
-pub struct EventCache(std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<Event>)>>);
+/// any charge — the copy is never the authority on what may be sold. A
+/// waiting room set on a published event (before its on-sale) likewise
+/// takes up to the cache's lifetime to be required by every hold
+/// (docs/operations.md: set it well ahead).
+pub type EventCache = Cache<Event>;
 
-/// Events kept before the cache starts over.
-const EVENT_CACHE_ENTRIES: usize = 256;
+/// Copies kept by one function (one process: a Lambda container), each for
+/// as long as its reader allows.
+pub struct Cache<T>(std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<T>)>>);
 
-impl EventCache {
-    fn get(&self, id: &str, max_age: std::time::Duration) -> Option<Arc<Event>> {
+impl<T> Default for Cache<T> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+/// Entries kept before a cache starts over.
+const CACHE_ENTRIES: usize = 256;
+
+impl<T> Cache<T> {
+    pub fn get(&self, id: &str, max_age: std::time::Duration) -> Option<Arc<T>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(id)
             .filter(|(at, _)| at.elapsed() < max_age)
             .map(|(_, e)| e.clone())
     }
 
-    fn put(&self, event: Arc<Event>) {
+    pub fn put(&self, id: &str, value: Arc<T>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= EVENT_CACHE_ENTRIES {
+        if map.len() >= CACHE_ENTRIES {
             map.clear();
         }
-        map.insert(event.id.clone(), (std::time::Instant::now(), event));
+        map.insert(id.to_owned(), (std::time::Instant::now(), value));
     }
 }
 
@@ -176,7 +192,7 @@ pub async fn cached_public_event(app: &App, event_id: &str) -> Result<Arc<Event>
     }
     let event = Arc::new(public_event(app, event_id).await?);
     if !max_age.is_zero() {
-        app.events.put(event.clone());
+        app.events.put(&event.id, event.clone());
     }
     Ok(event)
 }

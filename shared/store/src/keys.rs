@@ -202,3 +202,33 @@ pub fn notification(
         format!("{}#{id}", evently_core::clock::rfc3339(created_at)),
     )
 }
+
+/// One shard of an event's waiting room: its tickets (`T#<order>`) and its
+/// guard (`GUARD`, the order key below which the admitter has numbered
+/// every ticket; a join below it is refused and retried later).
+pub fn queue_shard(event_id: &str, shard: u32) -> String {
+    format!("EVENT#{event_id}#QUEUE#{shard:02}")
+}
+
+pub fn queue_ticket_sk(order: &str) -> String {
+    format!("T#{order}")
+}
+
+pub const QUEUE_GUARD_SK: &str = "GUARD";
+
+/// A person's one ticket in an event's line (which ticket it is).
+pub fn queue_place(event_id: &str, user_id: &str) -> (String, String) {
+    (
+        format!("EVENT#{event_id}#QUEUER#{user_id}"),
+        "QUEUER".into(),
+    )
+}
+
+/// The admitter's state of an event's line.
+pub fn queue_state(event_id: &str) -> (String, String) {
+    (format!("EVENT#{event_id}#QUEUE"), "STATE".into())
+}
+
+/// The partition of every event that has (or had) a waiting room, one item
+/// per event: where the admitter finds its work.
+pub const QUEUES: &str = "QUEUES";

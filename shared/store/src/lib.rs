@@ -12,6 +12,7 @@ pub mod keys;
 mod locks;
 mod offers;
 mod payments;
+mod queue;
 pub mod retry;
 mod seat_maps;
 mod seating;
@@ -31,6 +32,7 @@ pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
 pub use idempotency::{Answer, Begin, Claim};
+pub use queue::{Joined, QueueMarker, QueueStep};
 pub use seat_maps::SeatMarkChange;
 pub use seating::SeatingError;
 pub use seats::SEAT_FREE_FILTER;
@@ -103,6 +105,45 @@ impl Store {
                 None => return Ok(items),
             }
         }
+    }
+
+    /// Writes `items` (at most 25) with BatchWriteItem, sending again
+    /// what DynamoDB leaves unprocessed (throttling) with a growing pause.
+    pub(crate) async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut pending: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(tx::build_err)?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, StoreError>>()?;
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(&self.table))
+                .unwrap_or_default();
+            attempt += 1;
+            if !pending.is_empty() {
+                if attempt > 8 {
+                    return Err(StoreError::Backend(
+                        "batch write kept being throttled".into(),
+                    ));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
+            }
+        }
+        Ok(())
     }
 
     /// Whether the table holds exactly `item` now. After a conditional

@@ -1,9 +1,8 @@
 //! Per-seat items of an event, one partition per event section.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use evently_core::venue::SeatPosition;
 use evently_core::{Money, Seat, SeatState};
@@ -137,39 +136,13 @@ impl Store {
         chunk: &[SeatPosition],
         price: Money,
     ) -> Result<(), StoreError> {
-        let mut pending: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|pos| {
-                let put = PutRequest::builder()
-                    .set_item(Some(seat_item(event_id, pos, price)))
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<Result<_, StoreError>>()?;
-        let mut attempt = 0u32;
-        while !pending.is_empty() {
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await?;
-            pending = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(&self.table))
-                .unwrap_or_default();
-            attempt += 1;
-            if !pending.is_empty() {
-                if attempt > 8 {
-                    return Err(StoreError::Backend(
-                        "batch write kept being throttled".into(),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
-            }
-        }
-        Ok(())
+        self.put_batch(
+            chunk
+                .iter()
+                .map(|pos| seat_item(event_id, pos, price))
+                .collect(),
+        )
+        .await
     }
 
     /// How many of a section's seat positions (in grid order) a draft's

@@ -58,6 +58,10 @@ impl Store {
             .transact_write_items()
             .transact_items(self.put_new_tx(event_item(event)?)?)
             .transact_items(self.put_new_tx(crate::analytics::analytics_item(event))?);
+        let req = match event.admission {
+            Some(_) => req.transact_items(self.queue_marker_tx(event)?),
+            None => req,
+        };
         match crate::tx::commit(req).await {
             Ok(()) => Ok(()),
             Err(crate::tx::TxError::Refused(_)) => Err(StoreError::AlreadyExists(event.id.clone())),
@@ -92,19 +96,27 @@ impl Store {
         let put = put.build().map_err(crate::tx::build_err)?;
         let closing =
             event.status == EventStatus::Cancelled && read.status != EventStatus::Cancelled;
-        let saved = if closing {
-            // The sale gates close in the same transaction: no hold can
-            // pass a gate once the event says cancelled, nor before.
+        // The admitter's list of waiting rooms follows the event in the
+        // same transaction (set, changed, removed, or closed by a cancel).
+        let queue_marker = (event.admission.is_some() || read.admission.is_some())
+            && (event.admission != read.admission || closing || event.starts_at != read.starts_at);
+        let saved = if closing || queue_marker {
             let mut req = self.client.transact_write_items().transact_items(
                 aws_sdk_dynamodb::types::TransactWriteItem::builder()
                     .put(put)
                     .build(),
             );
+            if queue_marker {
+                req = req.transact_items(self.queue_marker_tx(event)?);
+            }
             let at = event
                 .cancelled_at
                 .unwrap_or_else(chrono::Utc::now)
                 .timestamp();
-            for shard in 0..keys::SALE_GATE_SHARDS {
+            // The sale gates close in the same transaction: no hold can
+            // pass a gate once the event says cancelled, nor before.
+            let gates = if closing { keys::SALE_GATE_SHARDS } else { 0 };
+            for shard in 0..gates {
                 let (pk, sk) = keys::sale_gate(&event.id, shard);
                 let gate = aws_sdk_dynamodb::types::Put::builder()
                     .table_name(&self.table)

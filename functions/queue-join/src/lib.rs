@@ -1,0 +1,82 @@
+//! POST /api/v1/events/{event_id}/queue — a place in the event's waiting
+//! room: 201 with a new ticket, 200 with the one the caller already has (a
+//! refresh never loses a place; an admission that lapsed unused gets a new
+//! ticket at the back). One transaction (see evently_store's queue.rs).
+
+use evently_core::{EventStatus, Standing};
+use evently_http::queue::{queue_state, ticket_view};
+use evently_http::request::{json_body, path_param};
+use evently_http::response::{created, ok};
+use evently_http::views::cached_public_event;
+use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
+use evently_store::Joined;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Nothing to say: the body may be empty or `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JoinRequest {}
+
+pub fn handler(app: &'static App, req: Request) -> Reply {
+    reply(join(app, req))
+}
+
+async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    let claims = app.tokens.authenticate(&req).await?;
+    if !matches!(req.body(), Body::Empty) && !body_is_blank(&req) {
+        let _: JoinRequest = json_body(&req)?;
+    }
+    let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;
+    let now = app.clock.now();
+    if event.status != EventStatus::Published {
+        return Err(ApiError::conflict("this event is cancelled"));
+    }
+    if event.starts_at <= now {
+        return Err(ApiError::conflict("this event has already started"));
+    }
+    let Some(admission) = &event.admission else {
+        return Err(ApiError::conflict(
+            "this event has no waiting room: hold seats directly",
+        ));
+    };
+    let mut replacing = None;
+    loop {
+        match app
+            .store
+            .join_queue(&event, &claims.sub, now, replacing.as_deref())
+            .await?
+        {
+            Joined::New(ticket) => {
+                let state = queue_state(app, &event.id).await?;
+                let view = ticket_view(app, &event, &ticket, &state, now).await?;
+                return created(&json!({ "ticket": view }));
+            }
+            Joined::Already(id) => {
+                let ticket = app
+                    .store
+                    .queue_ticket(&event.id, &id)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::Internal(format!("queue place names missing ticket {id}"))
+                    })?;
+                let state = queue_state(app, &event.id).await?;
+                let lapsed = state.standing(&ticket, admission, now) == Standing::Expired;
+                if lapsed && replacing.is_none() {
+                    replacing = Some(id);
+                    continue;
+                }
+                let view = ticket_view(app, &event, &ticket, &state, now).await?;
+                return ok(&json!({ "ticket": view }));
+            }
+        }
+    }
+}
+
+fn body_is_blank(req: &Request) -> bool {
+    match req.body() {
+        Body::Text(t) => t.trim().is_empty(),
+        Body::Binary(b) => b.iter().all(u8::is_ascii_whitespace),
+        _ => true,
+    }
+}

@@ -1,0 +1,388 @@
+//! The waiting room's items: tickets spread over `QUEUE_SHARDS` shard
+//! partitions, one place item per person, the admitter's state per event,
+//! and the `QUEUES` partition that tells the admitter which events have a
+//! line (the rules are evently_core's queue.rs; docs/data-model.md has the
+//! keys).
+//!
+//! Join is one transaction: the person's place (only if they have none),
+//! the ticket, and a check of its shard's guard. The admitter raises every
+//! guard to its bound *before* it reads the shards, so a ticket is either
+//! committed before the read (and numbered) or refused by the guard (and
+//! the join retries with a later order): none is ever left behind a cursor.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use chrono::{DateTime, Utc};
+use evently_core::queue::QUEUE_SHARDS;
+use evently_core::{Admission, Event, EventStatus, QueueState, QueueTicket, TicketKey};
+use serde::{Deserialize, Serialize};
+
+use crate::tx::{build_err, n, old_item, s, written, TxError};
+use crate::{attr_s, keys, Store, StoreError};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How far behind `now` the admitter numbers: joins stamped by a Lambda
+/// whose clock runs a little behind still land above the guard.
+const NUMBERING_LAG_MICROS: i64 = 1_000_000;
+
+/// An event with a waiting room, as the admitter lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMarker {
+    pub event_id: String,
+    pub starts_at: DateTime<Utc>,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<Admission>,
+}
+
+impl QueueMarker {
+    pub fn of(event: &Event) -> Self {
+        Self {
+            event_id: event.id.clone(),
+            starts_at: event.starts_at,
+            active: event.admission.is_some() && event.status != EventStatus::Cancelled,
+            admission: event.admission.clone(),
+        }
+    }
+}
+
+/// What joining did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    New(QueueTicket),
+    /// The person already has this ticket.
+    Already(String),
+}
+
+/// What one admitter step did for one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStep {
+    pub numbered: u64,
+    pub admitted: u64,
+    /// Another step wrote the state first; this one's work is redone next.
+    pub lost_race: bool,
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn order_micros(order: &str) -> Option<i64> {
+    order.get(..16)?.parse().ok()
+}
+
+impl Store {
+    /// The `QUEUES` item of `event`, to be written with the event (same
+    /// transaction) whenever it has or had a waiting room.
+    pub(crate) fn queue_marker_tx(&self, event: &Event) -> Result<TransactWriteItem, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(QueueMarker::of(event))?;
+        item.insert(keys::PK.into(), s(keys::QUEUES));
+        item.insert(keys::SK.into(), s(&event.id));
+        item.insert("entity".into(), s("queue"));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Gives `user_id` a ticket in `event`'s line, or names the one they
+    /// have. `replacing` is a ticket of theirs whose admission lapsed: it
+    /// is swapped for a new one at the back of the line.
+    pub async fn join_queue(
+        &self,
+        event: &Event,
+        user_id: &str,
+        now: DateTime<Utc>,
+        replacing: Option<&str>,
+    ) -> Result<Joined, StoreError> {
+        let (place_pk, place_sk) = keys::queue_place(&event.id, user_id);
+        let ttl = (event.starts_at + chrono::Duration::days(1)).timestamp();
+        let mut floor = micros(now);
+        for _ in 0..5 {
+            let shard = (rand::random::<u32>()) % QUEUE_SHARDS;
+            let key = TicketKey::new(shard, floor, rand::random());
+            let ticket = QueueTicket {
+                id: key.id(),
+                event_id: event.id.clone(),
+                user_id: user_id.to_owned(),
+                joined_at: now,
+                number: None,
+            };
+            let mut ticket_item: Item = serde_dynamo::to_item(&ticket)?;
+            let shard_pk = keys::queue_shard(&event.id, shard);
+            ticket_item.insert(keys::PK.into(), s(&shard_pk));
+            ticket_item.insert(keys::SK.into(), s(keys::queue_ticket_sk(&key.order)));
+            ticket_item.insert("entity".into(), s("queue_ticket"));
+            ticket_item.insert(keys::TTL.into(), n(ttl));
+            let mut place = Put::builder()
+                .table_name(&self.table)
+                .item(keys::PK, s(&place_pk))
+                .item(keys::SK, s(&place_sk))
+                .item("entity", s("queue_place"))
+                .item("ticket_id", s(&ticket.id))
+                .item(keys::TTL, n(ttl))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            place = match replacing {
+                Some(old) => place
+                    .condition_expression("attribute_not_exists(PK) OR ticket_id = :old")
+                    .expression_attribute_values(":old", s(old)),
+                None => place.condition_expression("attribute_not_exists(PK)"),
+            };
+            let guard = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(&shard_pk))
+                .key(keys::SK, s(keys::QUEUE_GUARD_SK))
+                .condition_expression("attribute_not_exists(below) OR below < :order")
+                .expression_attribute_values(":order", s(&key.order))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(build_err)?;
+            let req = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(place.build().map_err(build_err)?)
+                        .build(),
+                )
+                .transact_items(self.put_new_tx(ticket_item)?)
+                .transact_items(TransactWriteItem::builder().condition_check(guard).build());
+            let reasons = match crate::tx::commit(req).await {
+                Ok(()) => return Ok(Joined::New(ticket)),
+                Err(TxError::Refused(reasons)) => reasons,
+                Err(TxError::Store(e)) => return Err(e),
+            };
+            if let Some(old) = reasons.first().and_then(old_item) {
+                return Ok(Joined::Already(attr_s(old, "ticket_id")?.to_owned()));
+            }
+            match reasons.get(2).and_then(old_item) {
+                // The admitter has numbered past this moment: join after it.
+                Some(guard) => {
+                    let below = order_micros(attr_s(guard, "below")?).unwrap_or(floor);
+                    floor = floor.max(below + 1);
+                }
+                // The ticket key itself was taken (the same microsecond
+                // and tiebreak): draw again.
+                None => floor += 1,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the waiting room is busy; try again".into(),
+        ))
+    }
+
+    /// A ticket by id, if it exists in `event_id`'s line.
+    pub async fn queue_ticket(
+        &self,
+        event_id: &str,
+        ticket_id: &str,
+    ) -> Result<Option<QueueTicket>, StoreError> {
+        let Some(key) = TicketKey::parse(ticket_id) else {
+            return Ok(None);
+        };
+        let item = self
+            .get_item((
+                keys::queue_shard(event_id, key.shard),
+                keys::queue_ticket_sk(&key.order),
+            ))
+            .await?;
+        item.map(|i| serde_dynamo::from_item(i).map_err(StoreError::from))
+            .transpose()
+    }
+
+    /// The admitter's state of `event_id`'s line (empty before its first
+    /// step). `consistent` for the admitter itself; readers of positions
+    /// take an eventually consistent copy.
+    pub async fn queue_state(
+        &self,
+        event_id: &str,
+        consistent: bool,
+    ) -> Result<QueueState, StoreError> {
+        let (pk, sk) = keys::queue_state(event_id);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(consistent)
+            .send()
+            .await?;
+        match out.item {
+            Some(item) => Ok(serde_dynamo::from_item(item)?),
+            None => Ok(QueueState::new(event_id)),
+        }
+    }
+
+    /// Events whose waiting room is on.
+    pub async fn active_queues(&self) -> Result<Vec<QueueMarker>, StoreError> {
+        self.query_readable(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .filter_expression("active = :yes")
+                .expression_attribute_values(":pk", s(keys::QUEUES))
+                .expression_attribute_values(":yes", AttributeValue::Bool(true)),
+        )
+        .await
+    }
+
+    /// Turns a line off for the admitter (its event has started).
+    pub async fn retire_queue(&self, event_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(keys::QUEUES))
+            .key(keys::SK, s(event_id))
+            .update_expression("SET active = :no")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// One admitter step for one line at `now`: numbers every ticket that
+    /// joined up to a second ago, in join order across the shards, then
+    /// admits what the rate allows. Deterministic from the state it read:
+    /// a step cut short or repeated numbers the same tickets the same way.
+    pub async fn queue_step(
+        &self,
+        marker: &QueueMarker,
+        now: DateTime<Utc>,
+    ) -> Result<QueueStep, StoreError> {
+        let Some(admission) = &marker.admission else {
+            return Ok(QueueStep::default());
+        };
+        let event_id = &marker.event_id;
+        let mut state = self.queue_state(event_id, true).await?;
+        let read_version = state.version;
+        state.cursors.resize(QUEUE_SHARDS as usize, String::new());
+        let bound = TicketKey::bound(micros(now) - NUMBERING_LAG_MICROS);
+        let mut numbered = 0;
+        if state.cursors.iter().any(|c| *c < bound) {
+            futures::future::try_join_all(
+                (0..QUEUE_SHARDS).map(|shard| self.raise_guard(event_id, shard, &bound)),
+            )
+            .await?;
+            let shards = futures::future::try_join_all((0..QUEUE_SHARDS).map(|shard| {
+                self.tickets_between(event_id, shard, &state.cursors[shard as usize], &bound)
+            }))
+            .await?;
+            let mut fresh: Vec<(String, u32, Item)> = shards
+                .into_iter()
+                .enumerate()
+                .flat_map(|(shard, items)| {
+                    items
+                        .into_iter()
+                        .map(move |(order, item)| (order, shard as u32, item))
+                })
+                .collect();
+            fresh.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            let items: Vec<Item> = fresh
+                .into_iter()
+                .enumerate()
+                .map(|(i, (_, _, mut item))| {
+                    item.insert("number".into(), n(state.numbered + i as u64 + 1));
+                    item
+                })
+                .collect();
+            numbered = items.len() as u64;
+            for chunk in items.chunks(25 * 8) {
+                futures::future::try_join_all(
+                    chunk.chunks(25).map(|batch| self.put_batch(batch.to_vec())),
+                )
+                .await?;
+            }
+            state.numbered += numbered;
+            for cursor in &mut state.cursors {
+                if *cursor < bound {
+                    cursor.clone_from(&bound);
+                }
+            }
+        }
+        let admitted = state.admit(admission, now);
+        state.version = read_version + 1;
+        let mut item: Item = serde_dynamo::to_item(&state)?;
+        let (pk, sk) = keys::queue_state(event_id);
+        item.insert(keys::PK.into(), s(pk));
+        item.insert(keys::SK.into(), s(sk));
+        item.insert("entity".into(), s("queue_state"));
+        item.insert(
+            keys::TTL.into(),
+            n((marker.starts_at + chrono::Duration::days(1)).timestamp()),
+        );
+        let saved = written(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK) OR version = :v")
+                .expression_attribute_values(":v", n(read_version))
+                .send()
+                .await,
+        )?;
+        Ok(QueueStep {
+            numbered,
+            admitted,
+            lost_race: !saved,
+        })
+    }
+
+    /// Refuses joins below `bound` in one shard from now on.
+    async fn raise_guard(&self, event_id: &str, shard: u32, bound: &str) -> Result<(), StoreError> {
+        written(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::queue_shard(event_id, shard)))
+                .key(keys::SK, s(keys::QUEUE_GUARD_SK))
+                .update_expression("SET below = :b, entity = :e")
+                .condition_expression("attribute_not_exists(below) OR below < :b")
+                .expression_attribute_values(":b", s(bound))
+                .expression_attribute_values(":e", s("queue_guard"))
+                .send()
+                .await,
+        )?;
+        Ok(())
+    }
+
+    /// A shard's tickets with order keys in (`after`, `before`), in order.
+    async fn tickets_between(
+        &self,
+        event_id: &str,
+        shard: u32,
+        after: &str,
+        before: &str,
+    ) -> Result<Vec<(String, Item)>, StoreError> {
+        let items = self
+            .query_all(
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+                    .expression_attribute_values(":pk", s(keys::queue_shard(event_id, shard)))
+                    .expression_attribute_values(":from", s(keys::queue_ticket_sk(after)))
+                    .expression_attribute_values(":to", s(keys::queue_ticket_sk(before)))
+                    .consistent_read(true),
+            )
+            .await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let order = attr_s(&item, keys::SK).ok()?.strip_prefix("T#")?.to_owned();
+                (order.as_str() > after && order.as_str() < before).then_some((order, item))
+            })
+            .collect())
+    }
+}
