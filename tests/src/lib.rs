@@ -640,10 +640,8 @@ impl Stack {
         let id: evently_core::SeatId = seat.parse().expect("a seat id");
         let now = self.app.clock.now();
         let found = self
-            .oracle
             .section_seats(event_id, &id.section)
             .await
-            .expect("seats")
             .into_iter()
             .find(|s| s.id == id)
             .unwrap_or_else(|| panic!("no seat {seat}"));
@@ -653,13 +651,26 @@ impl Stack {
             .expect("a status")
     }
 
+    /// Every seat of a section as stored (strongly consistent, through the
+    /// test's own client).
+    pub async fn section_seats(&self, event_id: &str, section: &str) -> Vec<evently_core::Seat> {
+        let event = self
+            .oracle
+            .get_event(event_id)
+            .await
+            .expect("event read")
+            .unwrap_or_else(|| panic!("no event {event_id}"));
+        self.oracle
+            .section_seats(&event, section)
+            .await
+            .expect("seats")
+    }
+
     /// The seats of a section a hold could take now, read from the seats.
     pub async fn free_seats(&self, event_id: &str, section: &str) -> Vec<String> {
         let now = self.app.clock.now();
-        self.oracle
-            .section_seats(event_id, section)
+        self.section_seats(event_id, section)
             .await
-            .expect("seats")
             .into_iter()
             .filter(|s| s.state.status_at(now) == evently_core::SeatStatus::Available)
             .map(|s| s.id.to_string())

@@ -131,3 +131,51 @@ async fn the_per_user_cap_holds_when_a_function_knows_an_old_guard() {
     assert_eq!(statuses, [201, 201, 409], "{answers:?}");
     assert_eq!(answers[2].1["held_seats"], 8, "{answers:?}");
 }
+
+#[tokio::test]
+async fn joining_a_waiting_room_is_one_round_trip_and_a_refresh_writes_nothing() {
+    let stack = Stack::start_opts(Options {
+        record_requests: true,
+        // The function's copy of the line's state outlives the test (a
+        // copy a second old would be read again on a slow machine).
+        config: evently_http::Config {
+            queue_cache_ms: 600_000,
+            ..evently_http::Config::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let (org, _) = stack.organizer("Org").await;
+    let mut event = stack.event_with(&org, 1, 10, "20.00", "USD").await;
+    let read = event.clone();
+    event.admission = Some(evently_core::Admission {
+        on_sale_at: event.starts_at - chrono::Duration::days(1),
+        rate_per_minute: 100,
+        window_seconds: 600,
+    });
+    stack
+        .app
+        .store
+        .save_event(&event, &read)
+        .await
+        .expect("admission");
+    let path = format!("/api/v1/events/{}/queue", event.id);
+    // The function's first join reads the event and the line's state.
+    let (_, early) = stack.customer("Early").await;
+    let (status, _) = stack.post_as(&early, &path, &json!({}), None).await;
+    assert_eq!(status, 201);
+    ops(&stack);
+    let (_, ada) = stack.customer("Ada").await;
+    ops(&stack);
+    let (status, joined) = stack.post_as(&ada, &path, &json!({}), None).await;
+    assert_eq!(status, 201, "{joined}");
+    assert_eq!(ops(&stack), ["TransactWriteItems"], "a join is one request");
+    // A refresh: the refused transaction names the ticket; reading it is
+    // the only other request, and nothing is written.
+    let (status, again) = stack.post_as(&ada, &path, &json!({}), None).await;
+    assert_eq!(
+        (status, &again["ticket"]["id"]),
+        (200, &joined["ticket"]["id"])
+    );
+    assert_eq!(ops(&stack), ["TransactWriteItems", "GetItem"]);
+}

@@ -13,7 +13,7 @@ const EVENTS: &str = "/api/v1/events";
 /// Puts a seat of the stack's table into a state directly, as the hold and
 /// booking functions will (their own issue); here only the reads are tested.
 async fn set_seat(stack: &Stack, event_id: &str, seat_id: &str, attrs: &[(&str, AttributeValue)]) {
-    let section = seat_id.split('-').next().expect("section");
+    let seat: evently_core::SeatId = seat_id.parse().expect("a seat id");
     let mut req = stack
         .app
         .store
@@ -22,7 +22,7 @@ async fn set_seat(stack: &Stack, event_id: &str, seat_id: &str, attrs: &[(&str, 
         .table_name(stack.app.store.table())
         .key(
             "PK",
-            AttributeValue::S(format!("EVENT#{event_id}#SECTION#{section}")),
+            AttributeValue::S(evently_store::keys::seat_row(event_id, &seat)),
         )
         .key("SK", AttributeValue::S(format!("SEAT#{seat_id}")))
         .condition_expression("attribute_exists(PK)");

@@ -29,12 +29,7 @@ async fn rush(
 
 /// Seat id → hold id as stored, for the section.
 async fn stored_holders(stack: &Stack, event: &str) -> HashMap<String, (String, String)> {
-    let seats = stack
-        .app
-        .store
-        .section_seats(event, "MEZZ")
-        .await
-        .expect("seats");
+    let seats = stack.section_seats(event, "MEZZ").await;
     seats
         .into_iter()
         .filter_map(|s| match s.state {

@@ -95,7 +95,7 @@ fn the_templates_patterns_pass_what_each_function_needs_and_nothing_else() {
     assert!(!waitlist.is_empty() && !analytics.is_empty());
     let seat = |status: &str| {
         record(
-            ("EVENT#e#SECTION#A", "SEAT#A-1-1"),
+            ("EVENT#e#SECTION#A#ROW#001", "SEAT#A-1-1"),
             Some(json!({"entity": {"S": "seat"}, "status": {"S": status}})),
         )
     };
@@ -136,7 +136,7 @@ fn the_templates_patterns_pass_what_each_function_needs_and_nothing_else() {
     assert!(
         !passes(
             &waitlist,
-            &record(("EVENT#e#SECTION#A", "SEAT#A-1-1"), None)
+            &record(("EVENT#e#SECTION#A#ROW#001", "SEAT#A-1-1"), None)
         ),
         "a delete has no NewImage"
     );

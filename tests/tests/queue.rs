@@ -130,9 +130,9 @@ async fn earlier_tickets_are_admitted_first_a_refresh_keeps_the_place_and_only_a
     let (status, again) = join(&stack, &bo, &event.id).await;
     assert_eq!((status, id_of(&again)), (200, b.clone()), "{again}");
 
-    // The admitter numbers the line in join order before the on-sale, and
-    // lets nobody in yet.
-    stack.clock.advance(Duration::seconds(2));
+    // The admitter numbers the line in join order before the on-sale (what
+    // joined more than SETTLE_SECS ago), and lets nobody in yet.
+    stack.clock.advance(Duration::seconds(6));
     let step = stack.admit().await;
     assert_eq!((step.numbered, step.admitted), (3, 0), "{step:?}");
     for (token, id, place) in [(&ada, &a, 1), (&bo, &b, 2), (&cy, &c, 3)] {
@@ -333,13 +333,22 @@ async fn bad_admission_settings_and_bad_queue_requests_are_refused_and_change_no
     let later = stack.clock.now() + Duration::seconds(600);
     let (status, problem) = patch(&stack, &org_token, &event.id, admission(later, 10, 600)).await;
     assert_eq!(status, 409, "{problem}");
+
+    // Once the events start their lines close: the admitter retires them
+    // and joining is refused.
+    assert_eq!(stack.admit().await.lines, 2);
+    stack.clock.advance(Duration::days(11));
+    stack.admit().await;
+    assert_eq!(stack.admit().await.lines, 0, "retired");
+    let (status, problem) = join(&stack, &ada, &other.id).await;
+    assert_eq!(status, 409, "{problem}");
 }
 
 #[tokio::test]
 async fn joins_landing_while_the_admitter_numbers_are_never_left_behind() {
     // Many people join while the admitter steps: every ticket gets a
     // number exactly once, numbers follow join order, and none waits
-    // forever behind a shard's cursor.
+    // forever unnumbered.
     let stack = stack().await;
     let (org, org_token) = stack.organizer("Olga").await;
     let event = stack.event_with(&org, 1, 10, "50.00", "USD").await;
@@ -355,7 +364,7 @@ async fn joins_landing_while_the_admitter_numbers_are_never_left_behind() {
         let event = &event.id;
         async move {
             if i % 10 == 0 {
-                stack.clock.advance(Duration::seconds(2));
+                stack.clock.advance(Duration::seconds(3));
                 stack.admit().await;
             }
             let (status, t) = join(stack, token, event).await;
@@ -364,7 +373,7 @@ async fn joins_landing_while_the_admitter_numbers_are_never_left_behind() {
         }
     }))
     .await;
-    stack.clock.advance(Duration::seconds(2));
+    stack.clock.advance(Duration::seconds(6));
     stack.admit().await;
     let mut numbers = Vec::new();
     for (token, id) in &joins {

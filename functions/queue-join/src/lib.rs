@@ -28,7 +28,7 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         let _: JoinRequest = json_body(&req)?;
     }
     let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;
-    let now = app.clock.now();
+    let mut now = app.clock.now();
     if event.status != EventStatus::Published {
         return Err(ApiError::conflict("this event is cancelled"));
     }
@@ -41,6 +41,7 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         ));
     };
     let mut replacing = None;
+    let mut restamped = false;
     loop {
         match app
             .store
@@ -48,6 +49,17 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             .await?
         {
             Joined::New(ticket) => {
+                let late = app.clock.now() - now
+                    >= chrono::Duration::seconds(evently_core::queue::RESTAMP_AFTER_SECS);
+                if late && !restamped {
+                    // The write took so long that the admitter may have
+                    // numbered past its time already: join again, now (a
+                    // ticket it did number anyway goes unused).
+                    restamped = true;
+                    replacing = Some(ticket.id);
+                    now = app.clock.now();
+                    continue;
+                }
                 let state = queue_state(app, &event.id).await?;
                 let view = ticket_view(app, &event, &ticket, &state, now).await?;
                 return created(&json!({ "ticket": view }));

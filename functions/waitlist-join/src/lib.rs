@@ -78,7 +78,7 @@ async fn enter(
     let free = futures_join(
         fitting
             .iter()
-            .map(|s| app.store.count_free_seats(&event.id, &s.id, now)),
+            .map(|s| app.store.count_free_seats(&event, &s.id, now)),
     )
     .await?;
     if free.iter().any(|n| *n >= quantity) {

@@ -466,7 +466,6 @@ async fn main() -> Result<(), Error> {
         .iter()
         .find(|e| e.total_seats() == 4200)
         .ok_or("arena event")?;
-    let pk = format!("EVENT#{}#SECTION#UPPER", arena.id);
 
     let mut latencies = Vec::with_capacity(tx_count);
     let started = Instant::now();
@@ -474,6 +473,7 @@ async fn main() -> Result<(), Error> {
         let (row, n) = (1 + (i % 40) as u32, 1 + 2 * ((i / 40) % 25) as u32);
         let now = chrono::Utc::now().timestamp();
         let hold = format!("bench-{i}");
+        let pk = evently_store::keys::section_row(&arena.id, "UPPER", row);
         let t = Instant::now();
         client
             .transact_write_items()
@@ -535,6 +535,15 @@ async fn main() -> Result<(), Error> {
         .find(|e| e.total_seats() == 2)
         .ok_or("demo night")?;
     let http = reqwest::Client::new();
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("waiting-room") {
+        // One section on its own, for working on it.
+        let api = Api {
+            http: http.clone(),
+            base: format!("http://{addr}"),
+        };
+        print!("{}", waiting_room(app, &api, &counter, arena).await?);
+        return Ok(());
+    }
     let mut rows = Vec::new();
     for (label, path, n) in [
         (
@@ -692,7 +701,7 @@ async fn main() -> Result<(), Error> {
     // table gives to another hold.
     let stored: HashMap<String, String> = app
         .store
-        .section_seats(&arena.id, "FLOOR")
+        .section_seats(arena, "FLOOR")
         .await?
         .into_iter()
         .filter_map(|s| match s.state {
@@ -719,7 +728,7 @@ async fn main() -> Result<(), Error> {
         .count();
     let booked_seats: usize = app
         .store
-        .section_seats(&arena.id, "FLOOR")
+        .section_seats(arena, "FLOOR")
         .await?
         .iter()
         .filter(|s| matches!(s.state, evently_core::SeatState::Booked { .. }))
@@ -898,6 +907,7 @@ async fn main() -> Result<(), Error> {
         percentile(&email_latency, 0.5),
         percentile(&email_latency, 0.95)
     );
+    print!("{}", waiting_room(app, &api, &counter, arena).await?);
     organizer_side(app, &api, &endpoint).await?;
     print!("{seating}");
     app.store
@@ -907,6 +917,181 @@ async fn main() -> Result<(), Error> {
         .send()
         .await?;
     Ok(())
+}
+
+/// The waiting room (issue 11): `BENCH_QUEUE_PEOPLE` (1,000) people join
+/// one event's line, 50 at a time, through the gateway; one admitter step
+/// numbers them all; then the on-sale opens at 1,200 a minute with the
+/// admitter stepping every second, and a sample of 20 tickets spread over
+/// the first 400 places is polled until admitted. Admission lag is how
+/// long after its turn by the rate (on-sale + place / rate) a ticket's
+/// owner saw it admitted.
+async fn waiting_room(
+    app: &'static App,
+    api: &Api,
+    counter: &RequestCounter,
+    like: &evently_core::Event,
+) -> Result<String, Error> {
+    use futures::StreamExt;
+    let people: usize = std::env::var("BENCH_QUEUE_PEOPLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let rate = 1200u32;
+    let mut event = stadium(like, 1, "Waiting Room Night");
+    event.admission = Some(evently_core::Admission {
+        on_sale_at: chrono::Utc::now() + chrono::Duration::hours(1),
+        rate_per_minute: rate,
+        window_seconds: 600,
+    });
+    app.store.create_event(&event).await?;
+    let mut tokens = Vec::with_capacity(people);
+    for i in 0..people {
+        tokens.push(customer(app, &format!("q{i}")).await?.1);
+    }
+    counter.take();
+    counter.record_keys(true);
+    let started = Instant::now();
+    let joined: Vec<Result<(Duration, String, String), Error>> =
+        futures::stream::iter(tokens.iter().map(|token| {
+            let path = format!("/api/v1/events/{}/queue", event.id);
+            async move {
+                let req = api
+                    .http
+                    .post(format!("{}{path}", api.base))
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({}));
+                let (status, body, took) = api.send(req).await?;
+                if status != 201 {
+                    return Err(format!("join answered {status}: {body}").into());
+                }
+                let id = body["ticket"]["id"].as_str().unwrap_or_default().to_owned();
+                Ok((took, token.clone(), id))
+            }
+        }))
+        .buffer_unordered(50)
+        .collect()
+        .await;
+    let join_wall = started.elapsed().as_secs_f64();
+    let join_requests = counter.take() as f64 / people as f64;
+    let loads = counter.record_keys(false);
+    let mut loads: Vec<(String, (f64, f64))> = loads.into_iter().collect();
+    loads.sort_by(|a, b| (b.1 .0 + b.1 .1).total_cmp(&(a.1 .0 + a.1 .1)));
+    for (k, (r, w)) in loads.iter().take(8) {
+        eprintln!("join load {k}: read {r:.1} write {w:.1}");
+    }
+    let joined: Vec<(Duration, String, String)> = joined.into_iter().collect::<Result<_, _>>()?;
+    let mut lat: Vec<Duration> = joined.iter().map(|(d, _, _)| *d).collect();
+    lat.sort();
+
+    let admitter: &'static queue_admit::Admitter = Box::leak(Box::new(queue_admit::Admitter {
+        store: app.store.clone(),
+        clock: Arc::new(evently_core::SystemClock),
+        step_every: Duration::from_secs(1),
+    }));
+    // Everyone joined more than the settle time ago.
+    tokio::time::sleep(Duration::from_secs(
+        evently_core::queue::SETTLE_SECS as u64 + 1,
+    ))
+    .await;
+    counter.take();
+    let t = Instant::now();
+    let mut report = queue_admit::AdmitReport::default();
+    queue_admit::step_all(admitter, &mut report).await?;
+    let numbering = t.elapsed();
+    let numbering_requests = counter.take();
+
+    // The on-sale: two seconds from now, the admitter stepping every second.
+    let read = event.clone();
+    let on_sale = chrono::Utc::now() + chrono::Duration::seconds(2);
+    if let Some(a) = event.admission.as_mut() {
+        a.on_sale_at = on_sale;
+    }
+    app.store.save_event(&event, &read).await?;
+    let ticking = tokio::spawn(async move {
+        loop {
+            let mut r = queue_admit::AdmitReport::default();
+            if let Err(e) = queue_admit::step_all(admitter, &mut r).await {
+                eprintln!("admission step failed: {e}");
+            }
+            tokio::time::sleep(admitter.step_every).await;
+        }
+    });
+    let sample: Vec<&(Duration, String, String)> =
+        joined.iter().step_by((people / 20).max(1)).collect();
+    let lags = futures::future::join_all(sample.iter().map(|(_, token, id)| {
+        let path = format!("/api/v1/events/{}/queue/{id}", event.id);
+        async move {
+            let mut place = None;
+            for _ in 0..1200 {
+                let req = api
+                    .http
+                    .get(format!("{}{path}", api.base))
+                    .bearer_auth(token);
+                let (status, body, _) = api.send(req).await?;
+                if status == 503 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                if status != 200 {
+                    return Err::<Option<f64>, Error>(
+                        format!("ticket answered {status}: {body}").into(),
+                    );
+                }
+                let ticket = &body["ticket"];
+                if ticket["status"] == "waiting" && chrono::Utc::now() < on_sale {
+                    place = ticket["position"].as_u64();
+                }
+                if ticket["status"] == "admitted" {
+                    let Some(place) = place else { return Ok(None) };
+                    let due = on_sale
+                        + chrono::Duration::milliseconds((place as i64 * 60_000) / i64::from(rate));
+                    return Ok(Some((chrono::Utc::now() - due).num_milliseconds() as f64));
+                }
+                if place.is_some_and(|p| p > 400) {
+                    return Ok(None);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err("a ticket was never admitted".into())
+        }
+    }))
+    .await;
+    ticking.abort();
+    let mut lags: Vec<f64> = lags
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    let pick = |p: f64| {
+        lags.get(((lags.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let mut out = String::new();
+    out.push_str("\n| waiting room | value |\n|---|---|\n");
+    out.push_str(&format!(
+        "| {people} joins, 50 at a time: p50 / p99 / wall | {:.1} ms / {:.1} ms / {join_wall:.1} s |\n",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99)
+    ));
+    out.push_str(&format!(
+        "| DynamoDB requests per join (first join of each person) | {join_requests:.2} |\n"
+    ));
+    out.push_str(&format!(
+        "| one admitter step numbering {} tickets (64 shards) | {:.0} ms, {numbering_requests} requests |\n",
+        report.numbered,
+        numbering.as_secs_f64() * 1e3
+    ));
+    out.push_str(&format!(
+        "| admission lag after one's turn at {rate}/min, {} sampled tickets, p50 / max | {:.0} ms / {:.0} ms |\n",
+        lags.len(),
+        pick(0.5),
+        pick(1.0)
+    ));
+    Ok(out)
 }
 
 /// Seats of a stadium-sized event written by the seating job, in runs of

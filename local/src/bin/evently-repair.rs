@@ -74,7 +74,7 @@ async fn main() -> Result<(), Error> {
                     })
                     .collect();
                 println!(
-                    "{id} ({}): {}; live-hold markers +{} -{}",
+                    "{id} ({}): {}; held-seat buckets set {} emptied {}",
                     event.name,
                     if changed.is_empty() {
                         "counters were right".to_owned()

@@ -85,6 +85,17 @@ impl Event {
         self.sections.iter().map(|s| s.capacity).sum()
     }
 
+    /// The row numbers of a section (1..=rows of its grid; none for a
+    /// section the event has no layout for).
+    pub fn rows_of(&self, section_id: &str) -> std::ops::RangeInclusive<u32> {
+        let rows = self
+            .layout
+            .iter()
+            .find(|s| s.id == section_id)
+            .map_or(0, |s| s.rows);
+        1..=rows
+    }
+
     pub fn section(&self, id: &str) -> Option<&EventSection> {
         self.sections.iter().find(|s| s.id == id)
     }

@@ -8,7 +8,7 @@
 //! numbers tickets in that global time order — merging the shards — and
 //! admits numbers `1..=admitted` at the event's rate. A ticket's position
 //! is then `number - admitted`: two small reads, never a scan. Until the
-//! admitter has numbered a ticket (its next step, a second or so) the
+//! admitter has numbered a ticket (the first step after `SETTLE_SECS`) the
 //! position is an estimate from the numbered total.
 
 use chrono::{DateTime, Duration, Utc};
@@ -16,9 +16,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::Invalid;
 
-/// Partitions a queue's tickets are spread over (a new key per request
-/// otherwise: each shard takes 1/32 of the joins).
-pub const QUEUE_SHARDS: u32 = 32;
+/// Partitions a queue's tickets are spread over. A ticket is written in
+/// the join's transaction (2 write units) and rewritten once with its
+/// number (1): at 10,000 joins/s each of 64 shards takes ~470 units/s,
+/// under a partition's 1,000 (docs/capacity.md).
+pub const QUEUE_SHARDS: u32 = 64;
+
+/// How long after joining a ticket is numbered: the admitter numbers what
+/// joined before `now - SETTLE_SECS`, so a join's write has that long to
+/// land (the join function joins again with a fresh time when its write
+/// took longer than `RESTAMP_AFTER_SECS`).
+pub const SETTLE_SECS: i64 = 5;
+pub const RESTAMP_AFTER_SECS: i64 = 3;
+
+pub fn settle() -> Duration {
+    Duration::seconds(SETTLE_SECS)
+}
 
 /// Admissions this close together are recorded as one step.
 pub const STEP_BUCKET_SECS: i64 = 10;
@@ -139,12 +152,13 @@ pub struct QueueState {
     /// Numbers `1..=expired_through` were let in more than a window ago.
     #[serde(default)]
     pub expired_through: u64,
+    /// Every ticket whose order key is below this is numbered (or was
+    /// left behind by a join that landed too late: see `standing`).
+    #[serde(default)]
+    pub numbered_below: String,
     /// Admissions still inside their window, oldest first.
     #[serde(default)]
     pub steps: Vec<AdmittedStep>,
-    /// Per shard, the order key below which every ticket is numbered.
-    #[serde(default)]
-    pub cursors: Vec<String>,
     /// The fraction of a person the rate has earned but not yet admitted.
     #[serde(default)]
     pub carry: f64,
@@ -172,7 +186,6 @@ impl QueueState {
     pub fn new(event_id: &str) -> Self {
         Self {
             event_id: event_id.to_owned(),
-            cursors: vec![String::new(); QUEUE_SHARDS as usize],
             ..Self::default()
         }
     }
@@ -201,6 +214,13 @@ impl QueueState {
                 } else {
                     Standing::Admitted { until: at + window }
                 }
+            }
+            // Joined before the admitter's bound and not numbered: its
+            // write landed after the step that passed it (a join that died
+            // mid-way). Lost like a lapsed admission; joining again gives a
+            // new ticket.
+            None if TicketKey::parse(&ticket.id).is_some_and(|k| k.order < self.numbered_below) => {
+                Standing::Expired
             }
             number => {
                 let position = match number {
@@ -330,6 +350,26 @@ mod tests {
         assert_eq!(state.standing(&ticket(16), &a, later), Standing::Expired);
         assert_eq!(state.expired_through, 16);
         assert_eq!(state.steps.len(), 1);
+    }
+
+    #[test]
+    fn a_ticket_left_behind_the_admitters_bound_reads_as_expired() {
+        let a = admission(30);
+        let joined = TicketKey::new(3, 1_700_000_000_000_000, 7);
+        let mut late = ticket(1);
+        late.id = joined.id();
+        late.number = None;
+        let mut state = QueueState::new("e");
+        let now = a.on_sale_at;
+        // Not numbered yet, and the admitter has not passed it: waiting.
+        state.numbered_below = TicketKey::bound(1_600_000_000_000_000);
+        assert!(matches!(
+            state.standing(&late, &a, now),
+            Standing::Waiting { .. }
+        ));
+        // The admitter numbered past its time without it: lost.
+        state.numbered_below = TicketKey::bound(1_700_000_000_000_001);
+        assert_eq!(state.standing(&late, &a, now), Standing::Expired);
     }
 
     #[test]

@@ -1,11 +1,20 @@
 //! Analytics maintained from the table's stream: one counters item per
-//! event, live-hold markers, and a marker per applied stream record that
-//! makes every application exactly-once (a redelivered record finds its
-//! marker and changes nothing).
+//! event, seats held per expiry bucket, and a marker per applied stream
+//! record that makes every application exactly-once (a redelivered record
+//! finds its marker and changes nothing).
+//!
+//! Held seats: every batch adds the seats of the holds it saw start (and
+//! takes away those it saw end before expiring) to the event's item for
+//! the 10-second bucket their expiry falls in (`EVENT#<id>#HELD` /
+//! `<bucket end, 12 digits>`). Seats held now are the sum over buckets
+//! ending after now: an abandoned hold stops counting at most 10 s after
+//! it expires, with no write at expiry. Until 2026-12-02 this was one
+//! marker item per hold in that partition — one write per hold, all on
+//! one partition in an on-sale; now it is one write per bucket per batch.
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use evently_analytics::{Counter, Effects, LiveHold};
 use evently_core::Event;
@@ -15,11 +24,13 @@ use crate::{attr_n, attr_s, keys, Item, Store, StoreError};
 
 /// Applied-record markers outlive the stream's 24 h retention.
 const APPLIED_MARKER_SECS: i64 = 2 * 24 * 3600;
-/// Live-hold markers are dropped by TTL an hour after their hold's expiry
-/// (reads ignore them from the expiry on).
+/// Held-seat buckets are dropped by TTL an hour after they end (reads
+/// ignore them from then on).
 const HELD_MARKER_GRACE_SECS: i64 = 3600;
+/// The width of a held-seat bucket.
+const HELD_BUCKET_SECS: i64 = 10;
 /// Records per transaction: one marker, at most one counters update and one
-/// hold marker each, within DynamoDB's 100 items.
+/// held-seat bucket update each, within DynamoDB's 100 items.
 const RECORDS_PER_TX: usize = 25;
 
 /// The analytics item of a new event (counters start at zero).
@@ -82,12 +93,37 @@ pub(crate) async fn sync_analytics(store: &Store, event: &Event) -> Result<(), S
     Ok(())
 }
 
-fn held_key(event_id: &str, expires_at: i64, hold_id: &str) -> (String, String) {
+/// The held-seat bucket a hold expiring at `expires_at` counts in: the
+/// first multiple of `HELD_BUCKET_SECS` at or after it.
+fn held_bucket(expires_at: i64) -> i64 {
+    expires_at.div_euclid(HELD_BUCKET_SECS) * HELD_BUCKET_SECS
+        + if expires_at.rem_euclid(HELD_BUCKET_SECS) == 0 {
+            0
+        } else {
+            HELD_BUCKET_SECS
+        }
+}
+
+fn held_key(event_id: &str, bucket: i64) -> (String, String) {
     // Zero-padded so the sort key orders by time.
-    (
-        keys::event_live_holds(event_id),
-        format!("{expires_at:012}#{hold_id}"),
-    )
+    (keys::event_live_holds(event_id), format!("{bucket:012}"))
+}
+
+/// An update adding `by` seats to a held-seat bucket (created if absent).
+fn held_update(table: &str, event_id: &str, bucket: i64, by: i64) -> Result<Update, StoreError> {
+    let (pk, sk) = held_key(event_id, bucket);
+    Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .update_expression("ADD seats :by SET entity = :entity, ends_at = :ends, #ttl = :ttl")
+        .expression_attribute_names("#ttl", keys::TTL)
+        .expression_attribute_values(":by", n(by))
+        .expression_attribute_values(":entity", s("held_bucket"))
+        .expression_attribute_values(":ends", n(bucket))
+        .expression_attribute_values(":ttl", n(bucket + HELD_MARKER_GRACE_SECS))
+        .build()
+        .map_err(build_err)
 }
 
 /// Whether these records started and/or ended one hold.
@@ -224,34 +260,28 @@ impl Store {
                     .build(),
             );
         }
+        // Seats per (event, expiry bucket): a hold that started and ended
+        // within these records counts nowhere.
+        let mut held: BTreeMap<(&str, i64), i64> = BTreeMap::new();
         for ((event_id, _), (started, ended)) in holds {
             match (started, ended) {
-                // Started and ended within these records: nothing to keep.
                 (Some(_), Some(_)) | (None, None) => {}
                 (Some(h), None) => {
-                    let (pk, sk) = held_key(event_id, h.expires_at, &h.hold_id);
-                    let put = Put::builder()
-                        .table_name(&self.table)
-                        .item(keys::PK, s(pk))
-                        .item(keys::SK, s(sk))
-                        .item("entity", s("live_hold"))
-                        .item("seats", n(h.seats))
-                        .item("expires_at", n(h.expires_at))
-                        .item(keys::TTL, n(h.expires_at + HELD_MARKER_GRACE_SECS))
-                        .build()
-                        .map_err(build_err)?;
-                    items.push(TransactWriteItem::builder().put(put).build());
+                    *held
+                        .entry((event_id, held_bucket(h.expires_at)))
+                        .or_default() += h.seats;
                 }
                 (None, Some(h)) => {
-                    let (pk, sk) = held_key(event_id, h.expires_at, &h.hold_id);
-                    let delete = Delete::builder()
-                        .table_name(&self.table)
-                        .key(keys::PK, s(pk))
-                        .key(keys::SK, s(sk))
-                        .build()
-                        .map_err(build_err)?;
-                    items.push(TransactWriteItem::builder().delete(delete).build());
+                    *held
+                        .entry((event_id, held_bucket(h.expires_at)))
+                        .or_default() -= h.seats;
                 }
+            }
+        }
+        for ((event_id, bucket), by) in held {
+            if by != 0 {
+                let update = held_update(&self.table, event_id, bucket, by)?;
+                items.push(TransactWriteItem::builder().update(update).build());
             }
         }
         let req = self
@@ -331,8 +361,8 @@ impl Store {
             .collect()
     }
 
-    /// Seats in holds that have not ended or expired by `now`: a keyed
-    /// range read of the event's live-hold markers from now on.
+    /// Seats in holds that have not ended or expired by `now` (to within a
+    /// bucket): the held-seat buckets ending after now, one small Query.
     async fn live_held(&self, event_id: &str, now: DateTime<Utc>) -> Result<i64, StoreError> {
         let query = self
             .client
@@ -340,7 +370,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND SK > :now")
             .expression_attribute_values(":pk", s(keys::event_live_holds(event_id)))
-            .expression_attribute_values(":now", s(format!("{:012}#~", now.timestamp())))
+            .expression_attribute_values(":now", s(format!("{:012}", now.timestamp())))
             .consistent_read(true);
         Ok(self
             .query_all(query)
@@ -378,8 +408,8 @@ pub type LiveHolds = BTreeMap<String, (i64, i64)>;
 pub struct Recount {
     pub before: BTreeMap<Counter, i64>,
     pub after: BTreeMap<Counter, i64>,
-    /// Live-hold markers put back (holds whose marker was lost) and
-    /// removed (markers of holds that ended).
+    /// Held-seat buckets set to what the live holds say (missing or wrong)
+    /// and buckets emptied (they counted holds that ended).
     pub markers_added: usize,
     pub markers_removed: usize,
 }
@@ -398,7 +428,7 @@ impl Store {
         // Seats: booked and reserved now; holds live now.
         let mut live = LiveHolds::new();
         for section in &event.sections {
-            for seat in self.section_seats(&event.id, &section.id).await? {
+            for seat in self.section_seats(event, &section.id).await? {
                 match seat.state {
                     evently_core::SeatState::Booked { .. } => bump(Counter::Sold, 1),
                     evently_core::SeatState::Reserved => bump(Counter::Reserved, 1),
@@ -470,51 +500,50 @@ impl Store {
             None => BTreeMap::new(),
         };
         let (after, live) = self.count_analytics(event, now).await?;
-        // Markers: exactly one per hold live now.
-        let markers_query = self
+        // Held-seat buckets: exactly the seats of the holds live now.
+        let mut want: BTreeMap<i64, i64> = BTreeMap::new();
+        for (seats, expires_at) in live.values() {
+            *want.entry(held_bucket(*expires_at)).or_default() += seats;
+        }
+        let buckets_query = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
+            .key_condition_expression("PK = :pk AND SK > :now")
             .expression_attribute_values(":pk", s(keys::event_live_holds(&event.id)))
+            .expression_attribute_values(":now", s(format!("{:012}", now.timestamp())))
             .consistent_read(true);
-        let mut markers_removed = 0;
-        let mut kept = std::collections::BTreeSet::new();
-        for item in self.query_all(markers_query).await? {
-            let sk = attr_s(&item, keys::SK)?.to_owned();
-            let hold_id = sk
-                .split_once('#')
-                .map(|(_, h)| h.to_owned())
-                .unwrap_or_default();
-            let expires = attr_n(&item, "expires_at").unwrap_or(0);
-            if live.get(&hold_id).is_some_and(|(_, exp)| *exp == expires) {
-                kept.insert(hold_id);
-            } else if expires > now.timestamp() {
-                // A marker of a hold that ended: it would count seats that
-                // are no longer held.
-                self.delete_item((keys::event_live_holds(&event.id), sk))
-                    .await?;
-                markers_removed += 1;
-            }
+        let mut have: BTreeMap<i64, i64> = BTreeMap::new();
+        for item in self.query_all(buckets_query).await? {
+            let bucket = attr_s(&item, keys::SK)?.parse().unwrap_or(0);
+            have.insert(bucket, attr_n(&item, "seats").unwrap_or(0));
         }
-        let mut markers_added = 0;
-        for (hold_id, (seats, expires_at)) in &live {
-            if kept.contains(hold_id) {
+        let (mut markers_added, mut markers_removed) = (0, 0);
+        let buckets: std::collections::BTreeSet<i64> =
+            want.keys().chain(have.keys()).copied().collect();
+        for bucket in buckets {
+            let (wanted, had) = (
+                want.get(&bucket).copied().unwrap_or(0),
+                have.get(&bucket).copied().unwrap_or(0),
+            );
+            if wanted == had {
                 continue;
             }
-            let (mpk, msk) = held_key(&event.id, *expires_at, hold_id);
+            let update = held_update(&self.table, &event.id, bucket, wanted - had)?;
             self.client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .item(keys::PK, s(mpk))
-                .item(keys::SK, s(msk))
-                .item("entity", s("live_hold"))
-                .item("seats", n(seats))
-                .item("expires_at", n(expires_at))
-                .item(keys::TTL, n(expires_at + HELD_MARKER_GRACE_SECS))
+                .set_key(Some(update.key))
+                .set_update_expression(Some(update.update_expression))
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
                 .send()
                 .await?;
-            markers_added += 1;
+            if wanted == 0 {
+                markers_removed += 1;
+            } else {
+                markers_added += 1;
+            }
         }
         // The counters, as absolute values.
         let expr = Counter::ALL

@@ -83,7 +83,7 @@ impl Store {
         for seat in &hold.seat_ids {
             let update = Update::builder()
                 .table_name(&self.table)
-                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                .key(keys::PK, s(keys::seat_row(&hold.event_id, seat)))
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
                 .update_expression("SET #status = :booked, booking_id = :booking REMOVE hold_id, holder_id, hold_expires_at")
                 .condition_expression("#status = :held AND hold_id = :hold AND hold_expires_at > :now")
@@ -233,13 +233,7 @@ impl Store {
             let seat_id = seat.to_string();
             let mut update = Update::builder()
                 .table_name(&self.table)
-                .key(
-                    keys::PK,
-                    s(keys::section_seats(
-                        &cancelled.event_id,
-                        &cancelled.section_id,
-                    )),
-                )
+                .key(keys::PK, s(keys::seat_row(&cancelled.event_id, seat)))
                 .key(keys::SK, s(keys::seat_sk(&seat_id)))
                 .condition_expression("#status = :booked AND booking_id = :booking")
                 .expression_attribute_names("#status", "status")

@@ -103,7 +103,7 @@ pub(crate) fn release_seat_items(
                 .table_name(&store.table)
                 .key(
                     keys::PK,
-                    s(keys::section_seats(&hold.event_id, &hold.section_id)),
+                    s(keys::seat_row(&hold.event_id, seat)),
                 )
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
                 .condition_expression("#status = :held AND hold_id = :hold")
@@ -267,7 +267,7 @@ impl Store {
             for seat in &hold.seat_ids {
                 let update = Update::builder()
                     .table_name(&self.table)
-                    .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                    .key(keys::PK, s(keys::seat_row(&hold.event_id, seat)))
                     .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
                     .update_expression(
                         "SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp",

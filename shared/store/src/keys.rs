@@ -66,10 +66,17 @@ pub fn applied_record(record_id: &str) -> String {
 /// GSI1 partition holding every published event, sorted by start time.
 pub const CATALOG: &str = "CATALOG";
 
-/// Seats are partitioned per event section: the unit a hold names, and a
-/// spread of write load across partitions during an on-sale.
-pub fn section_seats(event_id: &str, section_id: &str) -> String {
-    format!("EVENT#{event_id}#SECTION#{section_id}")
+/// Seats are partitioned per row of an event section: a hold names seats
+/// of one section (usually of one row), and an on-sale's writes spread over
+/// a stadium's hundreds of rows instead of piling onto one section's
+/// partition (docs/capacity.md: ~6 write units per hold attempt, 1,000 a
+/// partition). What needs a whole section queries its rows.
+pub fn seat_row(event_id: &str, seat: &evently_core::SeatId) -> String {
+    section_row(event_id, &seat.section, seat.row)
+}
+
+pub fn section_row(event_id: &str, section_id: &str, row: u32) -> String {
+    format!("EVENT#{event_id}#SECTION#{section_id}#ROW#{row:03}")
 }
 
 /// A section's seat map (see seat_maps.rs): its own partition, one item
@@ -203,9 +210,7 @@ pub fn notification(
     )
 }
 
-/// One shard of an event's waiting room: its tickets (`T#<order>`) and its
-/// guard (`GUARD`, the order key below which the admitter has numbered
-/// every ticket; a join below it is refused and retried later).
+/// One shard of an event's waiting room: its tickets (`T#<order>`).
 pub fn queue_shard(event_id: &str, shard: u32) -> String {
     format!("EVENT#{event_id}#QUEUE#{shard:02}")
 }
@@ -213,8 +218,6 @@ pub fn queue_shard(event_id: &str, shard: u32) -> String {
 pub fn queue_ticket_sk(order: &str) -> String {
     format!("T#{order}")
 }
-
-pub const QUEUE_GUARD_SK: &str = "GUARD";
 
 /// A person's one ticket in an event's line (which ticket it is).
 pub fn queue_place(event_id: &str, user_id: &str) -> (String, String) {

@@ -105,10 +105,10 @@ impl Store {
     /// The seats of a section reserved for the waitlist, in seat order.
     pub async fn reserved_seats(
         &self,
-        event_id: &str,
+        event: &evently_core::Event,
         section_id: &str,
     ) -> Result<Vec<SeatId>, StoreError> {
-        let all = self.section_seats(event_id, section_id).await?;
+        let all = self.section_seats(event, section_id).await?;
         Ok(all
             .into_iter()
             .filter(|seat| seat.state == SeatState::Reserved)
@@ -130,7 +130,7 @@ impl Store {
         for seat in &hold.seat_ids {
             let update = Update::builder()
                 .table_name(&self.table)
-                .key(keys::PK, s(keys::section_seats(&hold.event_id, &hold.section_id)))
+                .key(keys::PK, s(keys::seat_row(&hold.event_id, seat)))
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
                 .update_expression("SET #status = :held, hold_id = :hold, holder_id = :user, hold_expires_at = :exp REMOVE GSI2PK, GSI2SK")
                 .condition_expression("#status = :reserved")
@@ -160,7 +160,6 @@ impl Store {
     pub async fn release_reserved(
         &self,
         event_id: &str,
-        section_id: &str,
         seats: &[SeatId],
     ) -> Result<(), StoreError> {
         for seat in seats {
@@ -168,7 +167,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key(keys::PK, s(keys::section_seats(event_id, section_id)))
+                .key(keys::PK, s(keys::seat_row(event_id, seat)))
                 .key(keys::SK, s(keys::seat_sk(&seat.to_string())))
                 .update_expression("SET #status = :available REMOVE GSI2PK, GSI2SK")
                 .condition_expression("#status = :reserved")
@@ -238,7 +237,7 @@ impl Store {
         let mut still_held = Vec::new();
         for seat in &offer.seat_ids {
             let key = (
-                keys::section_seats(&offer.event_id, &offer.section_id),
+                keys::seat_row(&offer.event_id, seat),
                 keys::seat_sk(&seat.to_string()),
             );
             let held_by_offer = self.get_item(key).await?.is_some_and(|item| {

@@ -4,16 +4,22 @@
 //! line (the rules are evently_core's queue.rs; docs/data-model.md has the
 //! keys).
 //!
-//! Join is one transaction: the person's place (only if they have none),
-//! the ticket, and a check of its shard's guard. The admitter raises every
-//! guard to its bound *before* it reads the shards, so a ticket is either
-//! committed before the read (and numbered) or refused by the guard (and
-//! the join retries with a later order): none is ever left behind a cursor.
+//! Join is one transaction of two items nobody else writes (the person's
+//! place, only if they have none, and the ticket): concurrent joins share
+//! no item, so they never conflict. Each admitter step numbers every
+//! ticket that joined before `now - SETTLE` and after the last step's
+//! bound, reading the shards from that bound (strongly consistent Queries
+//! of the table, not an index): the same step repeated numbers the same
+//! tickets the same way. A join whose write takes longer than the settle
+//! time could land behind a bound already passed; the join function sees
+//! that (its own clock) and joins again with a fresh time, and a ticket
+//! left behind anyway (a crash in that window) reads as expired — joining
+//! again gives a new one (`QueueState::standing`).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use chrono::{DateTime, Utc};
 use evently_core::queue::QUEUE_SHARDS;
@@ -25,9 +31,8 @@ use crate::{attr_s, keys, Store, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
-/// How far behind `now` the admitter numbers: joins stamped by a Lambda
-/// whose clock runs a little behind still land above the guard.
-const NUMBERING_LAG_MICROS: i64 = 1_000_000;
+/// Tickets written at once (BatchWriteItem requests in flight) by a step.
+const BATCHES_AT_ONCE: usize = 8;
 
 /// An event with a waiting room, as the admitter lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,16 +68,13 @@ pub enum Joined {
 pub struct QueueStep {
     pub numbered: u64,
     pub admitted: u64,
-    /// Another step wrote the state first; this one's work is redone next.
+    /// Another step wrote the state first; this one's work is redone by
+    /// the next (the same numbers for the same tickets).
     pub lost_race: bool,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
-}
-
-fn order_micros(order: &str) -> Option<i64> {
-    order.get(..16)?.parse().ok()
 }
 
 impl Store {
@@ -103,10 +105,11 @@ impl Store {
     ) -> Result<Joined, StoreError> {
         let (place_pk, place_sk) = keys::queue_place(&event.id, user_id);
         let ttl = (event.starts_at + chrono::Duration::days(1)).timestamp();
-        let mut floor = micros(now);
-        for _ in 0..5 {
-            let shard = (rand::random::<u32>()) % QUEUE_SHARDS;
-            let key = TicketKey::new(shard, floor, rand::random());
+        // A taken ticket key (the same microsecond, shard and tiebreak)
+        // draws again a microsecond later.
+        for at in micros(now)..micros(now) + 3 {
+            let shard = rand::random::<u32>() % QUEUE_SHARDS;
+            let key = TicketKey::new(shard, at, rand::random());
             let ticket = QueueTicket {
                 id: key.id(),
                 event_id: event.id.clone(),
@@ -115,8 +118,7 @@ impl Store {
                 number: None,
             };
             let mut ticket_item: Item = serde_dynamo::to_item(&ticket)?;
-            let shard_pk = keys::queue_shard(&event.id, shard);
-            ticket_item.insert(keys::PK.into(), s(&shard_pk));
+            ticket_item.insert(keys::PK.into(), s(keys::queue_shard(&event.id, shard)));
             ticket_item.insert(keys::SK.into(), s(keys::queue_ticket_sk(&key.order)));
             ticket_item.insert("entity".into(), s("queue_ticket"));
             ticket_item.insert(keys::TTL.into(), n(ttl));
@@ -136,17 +138,6 @@ impl Store {
                     .expression_attribute_values(":old", s(old)),
                 None => place.condition_expression("attribute_not_exists(PK)"),
             };
-            let guard = ConditionCheck::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(&shard_pk))
-                .key(keys::SK, s(keys::QUEUE_GUARD_SK))
-                .condition_expression("attribute_not_exists(below) OR below < :order")
-                .expression_attribute_values(":order", s(&key.order))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .map_err(build_err)?;
             let req = self
                 .client
                 .transact_write_items()
@@ -155,8 +146,7 @@ impl Store {
                         .put(place.build().map_err(build_err)?)
                         .build(),
                 )
-                .transact_items(self.put_new_tx(ticket_item)?)
-                .transact_items(TransactWriteItem::builder().condition_check(guard).build());
+                .transact_items(self.put_new_tx(ticket_item)?);
             let reasons = match crate::tx::commit(req).await {
                 Ok(()) => return Ok(Joined::New(ticket)),
                 Err(TxError::Refused(reasons)) => reasons,
@@ -164,16 +154,6 @@ impl Store {
             };
             if let Some(old) = reasons.first().and_then(old_item) {
                 return Ok(Joined::Already(attr_s(old, "ticket_id")?.to_owned()));
-            }
-            match reasons.get(2).and_then(old_item) {
-                // The admitter has numbered past this moment: join after it.
-                Some(guard) => {
-                    let below = order_micros(attr_s(guard, "below")?).unwrap_or(floor);
-                    floor = floor.max(below + 1);
-                }
-                // The ticket key itself was taken (the same microsecond
-                // and tiebreak): draw again.
-                None => floor += 1,
             }
         }
         Err(StoreError::Unavailable(
@@ -253,31 +233,29 @@ impl Store {
     }
 
     /// One admitter step for one line at `now`: numbers every ticket that
-    /// joined up to a second ago, in join order across the shards, then
-    /// admits what the rate allows. Deterministic from the state it read:
-    /// a step cut short or repeated numbers the same tickets the same way.
+    /// joined between the last step's bound and `now - SETTLE`, in join
+    /// order across the shards, then admits what the rate allows.
+    /// Deterministic from the state it read: a step cut short or repeated
+    /// numbers the same tickets the same way.
     pub async fn queue_step(
         &self,
         marker: &QueueMarker,
         now: DateTime<Utc>,
     ) -> Result<QueueStep, StoreError> {
+        use futures::{StreamExt, TryStreamExt};
         let Some(admission) = &marker.admission else {
             return Ok(QueueStep::default());
         };
         let event_id = &marker.event_id;
         let mut state = self.queue_state(event_id, true).await?;
         let read_version = state.version;
-        state.cursors.resize(QUEUE_SHARDS as usize, String::new());
-        let bound = TicketKey::bound(micros(now) - NUMBERING_LAG_MICROS);
+        let bound = TicketKey::bound(micros(now - evently_core::queue::settle()));
         let mut numbered = 0;
-        if state.cursors.iter().any(|c| *c < bound) {
-            futures::future::try_join_all(
-                (0..QUEUE_SHARDS).map(|shard| self.raise_guard(event_id, shard, &bound)),
+        if bound > state.numbered_below {
+            let from = state.numbered_below.clone();
+            let shards = futures::future::try_join_all(
+                (0..QUEUE_SHARDS).map(|shard| self.tickets_between(event_id, shard, &from, &bound)),
             )
-            .await?;
-            let shards = futures::future::try_join_all((0..QUEUE_SHARDS).map(|shard| {
-                self.tickets_between(event_id, shard, &state.cursors[shard as usize], &bound)
-            }))
             .await?;
             let mut fresh: Vec<(String, u32, Item)> = shards
                 .into_iter()
@@ -298,18 +276,17 @@ impl Store {
                 })
                 .collect();
             numbered = items.len() as u64;
-            for chunk in items.chunks(25 * 8) {
-                futures::future::try_join_all(
-                    chunk.chunks(25).map(|batch| self.put_batch(batch.to_vec())),
-                )
-                .await?;
-            }
+            let batches: Vec<Vec<Item>> = items.chunks(25).map(<[Item]>::to_vec).collect();
+            futures::stream::iter(
+                batches
+                    .into_iter()
+                    .map(|batch| async move { self.put_batch(batch).await }),
+            )
+            .buffer_unordered(BATCHES_AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
             state.numbered += numbered;
-            for cursor in &mut state.cursors {
-                if *cursor < bound {
-                    cursor.clone_from(&bound);
-                }
-            }
+            state.numbered_below = bound;
         }
         let admitted = state.admit(admission, now);
         state.version = read_version + 1;
@@ -337,24 +314,6 @@ impl Store {
             admitted,
             lost_race: !saved,
         })
-    }
-
-    /// Refuses joins below `bound` in one shard from now on.
-    async fn raise_guard(&self, event_id: &str, shard: u32, bound: &str) -> Result<(), StoreError> {
-        written(
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::queue_shard(event_id, shard)))
-                .key(keys::SK, s(keys::QUEUE_GUARD_SK))
-                .update_expression("SET below = :b, entity = :e")
-                .condition_expression("attribute_not_exists(below) OR below < :b")
-                .expression_attribute_values(":b", s(bound))
-                .expression_attribute_values(":e", s("queue_guard"))
-                .send()
-                .await,
-        )?;
-        Ok(())
     }
 
     /// A shard's tickets with order keys in (`after`, `before`), in order.

@@ -146,7 +146,7 @@ impl Store {
     pub async fn rebuild_seat_map(&self, event: &evently_core::Event) -> Result<usize, StoreError> {
         let mut written = 0;
         for section in &event.sections {
-            let seats = self.section_seats(&event.id, &section.id).await?;
+            let seats = self.section_seats(event, &section.id).await?;
             let mut rows: BTreeMap<u32, HashMap<String, AttributeValue>> = BTreeMap::new();
             for seat in &seats {
                 let row = rows.entry(seat.row).or_default();

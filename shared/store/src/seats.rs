@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use evently_core::venue::SeatPosition;
-use evently_core::{Money, Seat, SeatState};
+use evently_core::{Event, Money, Seat, SeatState};
 
 use crate::tx::{n, s};
 use crate::{attr_n, attr_s, keys, Store, StoreError};
@@ -22,6 +22,9 @@ pub const SEAT_FREE_FILTER: &str =
 pub(crate) const RESERVED_SEATS: &str = "SEATS#RESERVED";
 /// How long a reserved seat waits for the worker before the sweeper hands
 /// it out itself.
+/// Row partitions of one section read at once.
+const ROW_QUERIES_AT_ONCE: usize = 8;
+
 pub const RESERVED_GRACE_SECS: i64 = 300;
 
 /// The index attributes of a seat reserved at `at` (`SET GSI2PK = :rpk,
@@ -58,10 +61,7 @@ pub struct StaleReservation {
 fn seat_item(event_id: &str, pos: &SeatPosition, price: Money) -> HashMap<String, AttributeValue> {
     let seat_id = pos.id.to_string();
     HashMap::from([
-        (
-            keys::PK.into(),
-            s(keys::section_seats(event_id, &pos.id.section)),
-        ),
+        (keys::PK.into(), s(keys::seat_row(event_id, &pos.id))),
         (keys::SK.into(), s(keys::seat_sk(&seat_id))),
         ("entity".into(), s("seat")),
         ("event_id".into(), s(event_id)),
@@ -187,25 +187,35 @@ impl Store {
     }
 
     /// Every seat of a section, strongly consistent (a seat map must show a
-    /// hold made a moment ago).
+    /// hold made a moment ago): one Query per row partition, a few at once.
     pub async fn section_seats(
         &self,
-        event_id: &str,
+        event: &Event,
         section_id: &str,
     ) -> Result<Vec<Seat>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
-            .consistent_read(true);
-        let mut seats = self
-            .query_all(query)
-            .await?
-            .iter()
-            .map(seat_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        use futures::{StreamExt, TryStreamExt};
+        let pages: Vec<Vec<Seat>> = futures::stream::iter(event.rows_of(section_id))
+            .map(|row| async move {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(
+                        ":pk",
+                        s(keys::section_row(&event.id, section_id, row)),
+                    )
+                    .consistent_read(true);
+                self.query_all(query)
+                    .await?
+                    .iter()
+                    .map(seat_of)
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+            .buffered(ROW_QUERIES_AT_ONCE)
+            .try_collect()
+            .await?;
+        let mut seats: Vec<Seat> = pages.into_iter().flatten().collect();
         seats.sort_by_key(|seat| (seat.row, seat.number));
         Ok(seats)
     }
@@ -232,22 +242,33 @@ impl Store {
     /// How many seats of a section a new hold could take at `now`.
     pub async fn count_free_seats(
         &self,
-        event_id: &str,
+        event: &Event,
         section_id: &str,
         now: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .filter_expression(SEAT_FREE_FILTER)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":pk", s(keys::section_seats(event_id, section_id)))
-            .expression_attribute_values(":available", s("available"))
-            .expression_attribute_values(":held", s("held"))
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .consistent_read(true);
-        self.query_count(query).await
+        use futures::{StreamExt, TryStreamExt};
+        let counts: Vec<u32> = futures::stream::iter(event.rows_of(section_id))
+            .map(|row| {
+                let query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .filter_expression(SEAT_FREE_FILTER)
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(
+                        ":pk",
+                        s(keys::section_row(&event.id, section_id, row)),
+                    )
+                    .expression_attribute_values(":available", s("available"))
+                    .expression_attribute_values(":held", s("held"))
+                    .expression_attribute_values(":now", n(now.timestamp()))
+                    .consistent_read(true);
+                self.query_count(query)
+            })
+            .buffered(ROW_QUERIES_AT_ONCE)
+            .try_collect()
+            .await?;
+        Ok(counts.into_iter().sum())
     }
 }

@@ -89,7 +89,7 @@ impl Engine {
         // the way an eventually consistent index could miss it.
         let mut booking_ids = BTreeSet::new();
         for section in &event.sections {
-            for seat in self.store.section_seats(&event.id, &section.id).await? {
+            for seat in self.store.section_seats(&event, &section.id).await? {
                 if let SeatState::Booked { booking_id } = seat.state {
                     booking_ids.insert(booking_id);
                 }

@@ -221,10 +221,8 @@ impl Engine {
         if event.status == evently_core::EventStatus::Cancelled {
             // Nobody is in line any more (the cancellation closed every
             // entry); the seats simply stop being reserved.
-            let reserved = self.store.reserved_seats(&event.id, &section.id).await?;
-            self.store
-                .release_reserved(&event.id, &section.id, &reserved)
-                .await?;
+            let reserved = self.store.reserved_seats(&event, &section.id).await?;
+            self.store.release_reserved(&event.id, &reserved).await?;
             done.released_to_public = reserved;
             return Ok(done);
         }
@@ -234,7 +232,7 @@ impl Engine {
             // Every reserved seat of the section, not only the message's: the
             // stream may split one release over several batches, and seats
             // reserved earlier wait just the same.
-            let reserved = self.store.reserved_seats(&event.id, &section.id).await?;
+            let reserved = self.store.reserved_seats(&event, &section.id).await?;
             if reserved.is_empty() {
                 return Ok(done);
             }
@@ -270,9 +268,7 @@ impl Engine {
             if raced {
                 continue;
             }
-            self.store
-                .release_reserved(&event.id, &section.id, &rest)
-                .await?;
+            self.store.release_reserved(&event.id, &rest).await?;
             done.released_to_public.extend(rest);
             return Ok(done);
         }
