@@ -24,7 +24,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
-    if !matches!(req.body(), Body::Empty) && !body_is_blank(&req) {
+    if !body_is_blank(&req) {
         let _: JoinRequest = json_body(&req)?;
     }
     let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;

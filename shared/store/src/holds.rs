@@ -218,17 +218,8 @@ fn guard_of(item: &HashMap<String, AttributeValue>) -> Result<Guard, StoreError>
 
 impl Store {
     async fn read_guard(&self, user_id: &str, event_id: &str) -> Result<Guard, StoreError> {
-        let (pk, sk) = keys::hold_guard(user_id, event_id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .consistent_read(true)
-            .send()
-            .await?;
-        out.item.as_ref().map_or(Ok(Guard::default()), guard_of)
+        let item = self.get_item(keys::hold_guard(user_id, event_id)).await?;
+        item.as_ref().map_or(Ok(Guard::default()), guard_of)
     }
 
     /// Takes the hold's seats for its user, or reports exactly which seats

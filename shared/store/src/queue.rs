@@ -188,17 +188,10 @@ impl Store {
         event_id: &str,
         consistent: bool,
     ) -> Result<QueueState, StoreError> {
-        let (pk, sk) = keys::queue_state(event_id);
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(keys::PK, s(pk))
-            .key(keys::SK, s(sk))
-            .consistent_read(consistent)
-            .send()
-            .await?;
-        match out.item {
+        match self
+            .read_item(keys::queue_state(event_id), consistent)
+            .await?
+        {
             Some(item) => Ok(serde_dynamo::from_item(item)?),
             None => Ok(QueueState::new(event_id)),
         }

@@ -59,14 +59,23 @@ impl Store {
         &self,
         key: (String, String),
     ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
-        let (pk, sk) = key;
+        self.read_item(key, true).await
+    }
+
+    /// One item, strongly consistent or not (an eventually consistent read
+    /// costs half and may miss a write of the last second).
+    pub(crate) async fn read_item(
+        &self,
+        (pk, sk): (String, String),
+        consistent: bool,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .send()
             .await?;
         Ok(out.item)
