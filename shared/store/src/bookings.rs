@@ -122,7 +122,7 @@ impl Store {
         req = req.transact_items(self.payment_booked_item(attempt, &booking.payment_id)?);
         // Last item: the event is still on sale. Once an organizer cancels
         // it, no confirm can slip in behind the cancellation job.
-        req = req.transact_items(self.event_on_sale(&hold.event_id)?);
+        req = req.transact_items(self.event_on_sale(&hold.event_id, &hold.id)?);
         match commit(req).await {
             Ok(()) => Ok(()),
             Err(TxError::Refused(reasons)) => {
@@ -276,7 +276,7 @@ impl Store {
         }
         // Last: the event check's reason is read by position.
         if on_sale {
-            req = req.transact_items(self.event_on_sale(&cancelled.event_id)?);
+            req = req.transact_items(self.event_on_sale(&cancelled.event_id, &cancelled.id)?);
         }
         match commit(req).await {
             Ok(()) => Ok(CancelOutcome::Cancelled),
@@ -307,16 +307,23 @@ impl Store {
         }
     }
 
-    /// A condition check that the event is still published.
-    fn event_on_sale(&self, event_id: &str) -> Result<TransactWriteItem, StoreError> {
-        let (pk, sk) = keys::event(event_id);
+    /// A condition check that the event is still on sale: one shard of its
+    /// sale gate (chosen by `spread_by`, the hold's or booking's id), all of
+    /// them closed in the cancellation's own transaction. Not the event
+    /// item itself: every confirm and cancel checking one item would make
+    /// it a hot key (2 units each) and have concurrent transactions meet on
+    /// it; 64 shards spread both.
+    pub(crate) fn event_on_sale(
+        &self,
+        event_id: &str,
+        spread_by: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::sale_gate_of(event_id, spread_by);
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .key(keys::PK, s(pk))
             .key(keys::SK, s(sk))
-            .condition_expression("#status = :published")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":published", s("published"))
+            .condition_expression("attribute_not_exists(cancelled_at)")
             .build()
             .map_err(build_err)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())

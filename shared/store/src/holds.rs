@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use chrono::{DateTime, Utc};
 use evently_core::{Hold, SeatId};
@@ -321,15 +320,7 @@ impl Store {
             // Still on sale: one shard of the event's sale gate, closed by
             // the cancellation's own transaction (the hold's copy of the
             // event may be a few seconds old).
-            let (gate_pk, gate_sk) = keys::sale_gate_of(&hold.event_id, &hold.id);
-            let gate = ConditionCheck::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(gate_pk))
-                .key(keys::SK, s(gate_sk))
-                .condition_expression("attribute_not_exists(cancelled_at)")
-                .build()
-                .map_err(build_err)?;
-            req = req.transact_items(TransactWriteItem::builder().condition_check(gate).build());
+            req = req.transact_items(self.event_on_sale(&hold.event_id, &hold.id)?);
             if let Some(answer) = answer {
                 req = req.transact_items(self.answer_tx(answer, now)?);
             }
