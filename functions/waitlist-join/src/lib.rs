@@ -10,7 +10,7 @@ use evently_core::{new_id, EntryStatus, EventStatus, Preferences, WaitlistEntry}
 use evently_http::idempotency::idempotent;
 use evently_http::request::json_body;
 use evently_http::response::created;
-use evently_http::views::{futures_join, public_event, EntryView};
+use evently_http::views::{available_in, futures_join, public_event, seat_maps, EntryView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use evently_store::JoinError;
 use serde::Deserialize;
@@ -75,8 +75,21 @@ async fn enter(
         })
         .filter(|s| body.preferences.max_price.is_none_or(|max| s.price <= max))
         .collect();
+    // The seat maps first (one Query per section): in a sell-out, when
+    // people join, they show no room and nothing more is read. Where a map
+    // shows room, the seats themselves decide (a Query per row), so a map
+    // behind the stream never refuses anyone wrongly. A map that missed a
+    // seat freed a moment ago lets someone wait for seats that are about
+    // to be offered to the line anyway.
+    let maps = seat_maps(app, &event, &fitting).await?;
+    let roomy: Vec<_> = fitting
+        .iter()
+        .zip(&maps)
+        .filter(|(s, map)| available_in(s, map, now) >= quantity)
+        .map(|(s, _)| *s)
+        .collect();
     let free = futures_join(
-        fitting
+        roomy
             .iter()
             .map(|s| app.store.count_free_seats(&event, &s.id, now)),
     )
