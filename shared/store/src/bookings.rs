@@ -49,10 +49,7 @@ pub enum ReleaseTo {
 fn booking_item(booking: &Booking) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::booking(&booking.id);
     let created = evently_core::clock::rfc3339(booking.created_at);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(booking)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("booking"));
+    let mut item = crate::entity_item(booking, pk, sk, "booking")?;
     item.insert(
         keys::GSI1PK.into(),
         s(keys::user_bookings(&booking.user_id)),

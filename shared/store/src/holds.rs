@@ -66,10 +66,7 @@ impl Guard {
 
 pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::hold(&hold.id);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(hold)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("hold"));
+    let mut item = crate::entity_item(hold, pk, sk, "hold")?;
     item.insert("expires_at_epoch".into(), n(hold.expires_at.timestamp()));
     item.insert(
         keys::TTL.into(),

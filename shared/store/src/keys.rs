@@ -219,6 +219,14 @@ pub fn queue_ticket_sk(order: &str) -> String {
     format!("T#{order}")
 }
 
+/// Where a ticket is: its shard's partition, its order key.
+pub fn queue_ticket(event_id: &str, key: &evently_core::TicketKey) -> (String, String) {
+    (
+        queue_shard(event_id, key.shard),
+        queue_ticket_sk(&key.order),
+    )
+}
+
 /// A person's one ticket in an event's line (which ticket it is).
 pub fn queue_place(event_id: &str, user_id: &str) -> (String, String) {
     (

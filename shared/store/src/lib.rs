@@ -245,6 +245,21 @@ impl Store {
     }
 }
 
+/// `value` as an item of the table: its attributes plus its key and the
+/// `entity` it is (what the stream filters and the tools match on).
+pub(crate) fn entity_item<T: serde::Serialize>(
+    value: T,
+    pk: impl Into<String>,
+    sk: impl Into<String>,
+    entity: &str,
+) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value)?;
+    item.insert(keys::PK.into(), tx::s(pk));
+    item.insert(keys::SK.into(), tx::s(sk));
+    item.insert("entity".into(), tx::s(entity));
+    Ok(item)
+}
+
 /// A string attribute of an item, or an error naming what is missing.
 pub(crate) fn attr_s<'a>(
     item: &'a std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,

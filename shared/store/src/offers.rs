@@ -31,10 +31,7 @@ pub(crate) fn due_key(at: DateTime<Utc>, id: &str) -> String {
 
 fn offer_item(offer: &Offer) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::offer(&offer.claim_token);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(offer)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("offer"));
+    let mut item = crate::entity_item(offer, pk, sk, "offer")?;
     item.insert(keys::GSI2PK.into(), s(OPEN_OFFERS));
     item.insert(
         keys::GSI2SK.into(),
@@ -53,10 +50,7 @@ pub(crate) fn notification_put(
 
 fn notification_item(note: &Notification) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::notification(&note.user_id, note.created_at, &note.id);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(note)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("notification"));
+    let mut item = crate::entity_item(note, pk, sk, "notification")?;
     if note.status == NotificationStatus::Pending {
         item.insert(keys::GSI2PK.into(), s(PENDING_NOTIFICATIONS));
         item.insert(
@@ -368,10 +362,7 @@ impl Store {
 
 fn refund_item(refund: &RefundDue) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::refund_due(&refund.booking_id);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(refund)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("refund_due"));
+    let mut item = crate::entity_item(refund, pk, sk, "refund_due")?;
     item.insert(keys::GSI2PK.into(), s(REFUNDS_DUE));
     item.insert(
         keys::GSI2SK.into(),

@@ -27,10 +27,7 @@ fn status_str(status: AttemptStatus) -> &'static str {
 
 fn attempt_item(a: &PaymentAttempt) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::payment_attempt(&a.hold_id, &a.key);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(a)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("payment_attempt"));
+    let mut item = crate::entity_item(a, pk, sk, "payment_attempt")?;
     if a.status == AttemptStatus::Charging {
         item.insert(keys::GSI2PK.into(), s(OPEN_ATTEMPTS));
         item.insert(keys::GSI2SK.into(), s(due_key(a.settle_after, &a.key)));

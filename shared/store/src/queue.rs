@@ -81,10 +81,7 @@ impl Store {
     /// The `QUEUES` item of `event`, to be written with the event (same
     /// transaction) whenever it has or had a waiting room.
     pub(crate) fn queue_marker_tx(&self, event: &Event) -> Result<TransactWriteItem, StoreError> {
-        let mut item: Item = serde_dynamo::to_item(QueueMarker::of(event))?;
-        item.insert(keys::PK.into(), s(keys::QUEUES));
-        item.insert(keys::SK.into(), s(&event.id));
-        item.insert("entity".into(), s("queue"));
+        let item = crate::entity_item(QueueMarker::of(event), keys::QUEUES, &event.id, "queue")?;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -108,8 +105,7 @@ impl Store {
         // A taken ticket key (the same microsecond, shard and tiebreak)
         // draws again a microsecond later.
         for at in micros(now)..micros(now) + 3 {
-            let shard = rand::random::<u32>() % QUEUE_SHARDS;
-            let key = TicketKey::new(shard, at, rand::random());
+            let key = TicketKey::new(rand::random::<u32>() % QUEUE_SHARDS, at, rand::random());
             let ticket = QueueTicket {
                 id: key.id(),
                 event_id: event.id.clone(),
@@ -117,10 +113,8 @@ impl Store {
                 joined_at: now,
                 number: None,
             };
-            let mut ticket_item: Item = serde_dynamo::to_item(&ticket)?;
-            ticket_item.insert(keys::PK.into(), s(keys::queue_shard(&event.id, shard)));
-            ticket_item.insert(keys::SK.into(), s(keys::queue_ticket_sk(&key.order)));
-            ticket_item.insert("entity".into(), s("queue_ticket"));
+            let (pk, sk) = keys::queue_ticket(&event.id, &key);
+            let mut ticket_item = crate::entity_item(&ticket, pk, sk, "queue_ticket")?;
             ticket_item.insert(keys::TTL.into(), n(ttl));
             let mut place = Put::builder()
                 .table_name(&self.table)
@@ -170,12 +164,7 @@ impl Store {
         let Some(key) = TicketKey::parse(ticket_id) else {
             return Ok(None);
         };
-        let item = self
-            .get_item((
-                keys::queue_shard(event_id, key.shard),
-                keys::queue_ticket_sk(&key.order),
-            ))
-            .await?;
+        let item = self.get_item(keys::queue_ticket(event_id, &key)).await?;
         item.map(|i| serde_dynamo::from_item(i).map_err(StoreError::from))
             .transpose()
     }
@@ -283,11 +272,8 @@ impl Store {
         }
         let admitted = state.admit(admission, now);
         state.version = read_version + 1;
-        let mut item: Item = serde_dynamo::to_item(&state)?;
         let (pk, sk) = keys::queue_state(event_id);
-        item.insert(keys::PK.into(), s(pk));
-        item.insert(keys::SK.into(), s(sk));
-        item.insert("entity".into(), s("queue_state"));
+        let mut item = crate::entity_item(&state, pk, sk, "queue_state")?;
         item.insert(
             keys::TTL.into(),
             n((marker.starts_at + chrono::Duration::days(1)).timestamp()),

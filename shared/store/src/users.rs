@@ -26,10 +26,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(user)?;
-        item.insert(keys::PK.into(), s(user_pk));
-        item.insert(keys::SK.into(), s(user_sk));
-        item.insert("entity".into(), s("user"));
+        let mut item = crate::entity_item(user, user_pk, user_sk, "user")?;
         item.insert("password_hash".into(), s(password_hash));
         item.insert("created_at".into(), s(created_at));
         let profile = Put::builder()

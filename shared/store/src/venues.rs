@@ -212,10 +212,7 @@ impl Store {
 
 fn venue_item(venue: &VenueTemplate) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::venue(&venue.id);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(venue)?;
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("venue"));
+    let mut item = crate::entity_item(venue, pk, sk, "venue")?;
     item.insert(keys::GSI1PK.into(), s(keys::owner_venues(&venue.owner_id)));
     item.insert(
         keys::GSI1SK.into(),
@@ -226,11 +223,8 @@ fn venue_item(venue: &VenueTemplate) -> Result<HashMap<String, AttributeValue>, 
 
 pub(crate) fn event_item(event: &Event) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (pk, sk) = keys::event(&event.id);
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(event)?;
+    let mut item = crate::entity_item(event, pk, sk, "event")?;
     let starts = evently_core::clock::rfc3339(event.starts_at);
-    item.insert(keys::PK.into(), s(pk));
-    item.insert(keys::SK.into(), s(sk));
-    item.insert("entity".into(), s("event"));
     // Lower-cased copy for the catalog's `q` filter (DynamoDB's contains()
     // is case-sensitive).
     item.insert("name_lc".into(), s(event.name.to_lowercase()));

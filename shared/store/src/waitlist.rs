@@ -30,10 +30,12 @@ fn status_str(status: EntryStatus) -> &'static str {
 }
 
 fn entry_item(entry: &WaitlistEntry) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(entry)?;
-    item.insert(keys::PK.into(), s(keys::event_waitlist(&entry.event_id)));
-    item.insert(keys::SK.into(), s(keys::waitlist_entry_sk(&entry.id)));
-    item.insert("entity".into(), s("waitlist_entry"));
+    let mut item = crate::entity_item(
+        entry,
+        keys::event_waitlist(&entry.event_id),
+        keys::waitlist_entry_sk(&entry.id),
+        "waitlist_entry",
+    )?;
     item.insert(keys::GSI1PK.into(), s(keys::user_waitlist(&entry.user_id)));
     item.insert(
         keys::GSI1SK.into(),
