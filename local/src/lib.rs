@@ -176,8 +176,6 @@ pub struct EventSources {
     pub delivered: HashMap<String, events::Delivered>,
     /// The sweeper's engine (signing as the sweeper).
     pub engine: &'static evently_waitlist::Engine,
-    /// The waiting rooms' admitter (signing as itself).
-    pub admitter: &'static queue_admit::Admitter,
     pub queues: events::Queues,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -413,7 +411,6 @@ pub async fn start_event_sources_with(
     Ok(EventSources {
         delivered,
         engine: sweeper,
-        admitter,
         queues,
         tasks,
     })

@@ -5,7 +5,7 @@
 
 use evently_core::{EventStatus, Standing};
 use evently_http::queue::{queue_state, ticket_view};
-use evently_http::request::{json_body, path_param};
+use evently_http::request::{optional_json_body, path_param};
 use evently_http::response::{created, ok};
 use evently_http::views::cached_public_event;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
@@ -24,9 +24,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
-    if !body_is_blank(&req) {
-        let _: JoinRequest = json_body(&req)?;
-    }
+    let _: Option<JoinRequest> = optional_json_body(&req)?;
     let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;
     let mut now = app.clock.now();
     if event.status != EventStatus::Published {
@@ -82,13 +80,5 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 return ok(&json!({ "ticket": view }));
             }
         }
-    }
-}
-
-fn body_is_blank(req: &Request) -> bool {
-    match req.body() {
-        Body::Text(t) => t.trim().is_empty(),
-        Body::Binary(b) => b.iter().all(u8::is_ascii_whitespace),
-        _ => true,
     }
 }

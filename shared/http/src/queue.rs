@@ -19,14 +19,8 @@ pub const ADMISSION_HEADER: &str = "admission-token";
 /// it, and the admitter changes it once a step.
 pub async fn queue_state(app: &App, event_id: &str) -> Result<Arc<QueueState>, ApiError> {
     let max_age = std::time::Duration::from_millis(app.config.queue_cache_ms);
-    if let Some(state) = app.queues.get(event_id, max_age) {
-        return Ok(state);
-    }
-    let state = Arc::new(app.store.queue_state(event_id, false).await?);
-    if !max_age.is_zero() {
-        app.queues.put(event_id, state.clone());
-    }
-    Ok(state)
+    let read = async { Ok::<_, ApiError>(app.store.queue_state(event_id, false).await?) };
+    app.queues.get_or_load(event_id, max_age, read).await
 }
 
 /// The ticket as its owner sees it at `now`; an admitted ticket carries a

@@ -10,6 +10,11 @@ use crate::ApiError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    optional_json_body(req)?.ok_or_else(|| ApiError::BadRequest("a JSON body is required".into()))
+}
+
+/// `json_body` for a route whose body may also be left empty (None).
+pub fn optional_json_body<T: DeserializeOwned>(req: &Request) -> Result<Option<T>, ApiError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => b"",
         Body::Text(t) => t.as_bytes(),
@@ -24,9 +29,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     // The body is read as JSON whatever Content-Type says: `curl -d` sends
     // form encoding by default, and refusing it helps nobody.
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("a JSON body is required".into()));
+        return Ok(None);
     }
-    serde_json::from_slice(bytes).map_err(|e| {
+    serde_json::from_slice(bytes).map(Some).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
             Category::Data => ApiError::Unprocessable {

@@ -145,8 +145,8 @@ pub async fn public_event(app: &App, event_id: &str) -> Result<Event, ApiError> 
 /// times a minute instead of by every hold. Only the status can change
 /// (cancellation) and a copy may miss that for the cache's lifetime: a
 /// hold then succeeds on a just-cancelled event, and confirming it is
-/// refused by the confirm transaction's own check of the event, before
-/// any charge — the copy is never the authority on what may be sold. A
+/// refused by the confirm transaction's own check of a sale-gate shard,
+/// before any charge — the copy is never the authority on what may be sold. A
 /// waiting room set on a published event (before its on-sale) likewise
 /// takes up to the cache's lifetime to be required by every hold
 /// (docs/operations.md: set it well ahead).
@@ -166,19 +166,40 @@ impl<T> Default for Cache<T> {
 const CACHE_ENTRIES: usize = 256;
 
 impl<T> Cache<T> {
-    pub fn get(&self, id: &str, max_age: std::time::Duration) -> Option<Arc<T>> {
+    fn get(&self, id: &str, max_age: std::time::Duration) -> Option<Arc<T>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.get(id)
             .filter(|(at, _)| at.elapsed() < max_age)
             .map(|(_, e)| e.clone())
     }
 
-    pub fn put(&self, id: &str, value: Arc<T>) {
+    fn put(&self, id: &str, value: Arc<T>) {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= CACHE_ENTRIES {
             map.clear();
         }
         map.insert(id.to_owned(), (std::time::Instant::now(), value));
+    }
+
+    /// The copy of `id` if younger than `max_age`, else what `load` reads
+    /// (kept unless `max_age` is zero: no copies at all).
+    pub async fn get_or_load<E, F>(
+        &self,
+        id: &str,
+        max_age: std::time::Duration,
+        load: F,
+    ) -> Result<Arc<T>, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        if let Some(value) = self.get(id, max_age) {
+            return Ok(value);
+        }
+        let value = Arc::new(load.await?);
+        if !max_age.is_zero() {
+            self.put(id, value.clone());
+        }
+        Ok(value)
     }
 }
 
@@ -187,14 +208,9 @@ impl<T> Cache<T> {
 /// must see a cancellation at once reads the event.
 pub async fn cached_public_event(app: &App, event_id: &str) -> Result<Arc<Event>, ApiError> {
     let max_age = std::time::Duration::from_secs(app.config.event_cache_secs.max(0) as u64);
-    if let Some(event) = app.events.get(event_id, max_age) {
-        return Ok(event);
-    }
-    let event = Arc::new(public_event(app, event_id).await?);
-    if !max_age.is_zero() {
-        app.events.put(&event.id, event.clone());
-    }
-    Ok(event)
+    app.events
+        .get_or_load(event_id, max_age, public_event(app, event_id))
+        .await
 }
 
 /// The seat maps of `sections` of `event` (see `evently_store`'s
