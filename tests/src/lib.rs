@@ -375,18 +375,22 @@ impl Stack {
         assert!(resp.status().is_success());
     }
 
-    /// How many faults this stack's current rules (the last `faults` call)
-    /// have injected so far.
-    pub async fn injected_here(&self) -> u64 {
-        let status: Value = self
-            .http
+    /// The local endpoint's fault-control status (rules and counts).
+    async fn fault_status(&self) -> Value {
+        self.http
             .get(format!("{}/_evently/faults", self.endpoint))
             .send()
             .await
             .expect("fault control")
             .json()
             .await
-            .expect("json");
+            .expect("json")
+    }
+
+    /// How many faults this stack's current rules (the last `faults` call)
+    /// have injected so far.
+    pub async fn injected_here(&self) -> u64 {
+        let status = self.fault_status().await;
         let table = self.app.store.table();
         status["rules"]
             .as_array()
@@ -404,15 +408,7 @@ impl Stack {
     /// How many faults the endpoint injected, by `service:operation:fault`
     /// (across every stack sharing the endpoint).
     pub async fn injected(&self) -> serde_json::Map<String, Value> {
-        let status: Value = self
-            .http
-            .get(format!("{}/_evently/faults", self.endpoint))
-            .send()
-            .await
-            .expect("fault control")
-            .json()
-            .await
-            .expect("json");
+        let status = self.fault_status().await;
         status["injected"].as_object().cloned().unwrap_or_default()
     }
 

@@ -178,6 +178,25 @@ impl Api {
         Ok((status, body, elapsed))
     }
 
+    /// A waiting-room ticket as its owner sees it, asking again after a
+    /// 503 (100 ms later) as a polling client would.
+    async fn queue_ticket(
+        &self,
+        token: &str,
+        event: &str,
+        id: &str,
+    ) -> Result<serde_json::Value, Error> {
+        let url = format!("{}/api/v1/events/{event}/queue/{id}", self.base);
+        loop {
+            let (status, body, _) = self.send(self.http.get(&url).bearer_auth(token)).await?;
+            match status {
+                200 => return Ok(body["ticket"].clone()),
+                503 => tokio::time::sleep(Duration::from_millis(100)).await,
+                _ => return Err(format!("ticket answered {status}: {body}").into()),
+            }
+        }
+    }
+
     async fn hold(
         &self,
         token: &str,
@@ -953,7 +972,6 @@ async fn waiting_room(
         tokens.push(customer(app, &format!("q{i}")).await?.1);
     }
     counter.take();
-    counter.record_keys(true);
     let started = Instant::now();
     let joined: Vec<Result<(Duration, String, String), Error>> =
         futures::stream::iter(tokens.iter().map(|token| {
@@ -977,12 +995,6 @@ async fn waiting_room(
         .await;
     let join_wall = started.elapsed().as_secs_f64();
     let join_requests = counter.take() as f64 / people as f64;
-    let loads = counter.record_keys(false);
-    let mut loads: Vec<(String, (f64, f64))> = loads.into_iter().collect();
-    loads.sort_by(|a, b| (b.1 .0 + b.1 .1).total_cmp(&(a.1 .0 + a.1 .1)));
-    for (k, (r, w)) in loads.iter().take(8) {
-        eprintln!("join load {k}: read {r:.1} write {w:.1}");
-    }
     let joined: Vec<(Duration, String, String)> = joined.into_iter().collect::<Result<_, _>>()?;
     let mut lat: Vec<Duration> = joined.iter().map(|(d, _, _)| *d).collect();
     lat.sort();
@@ -1009,20 +1021,8 @@ async fn waiting_room(
         joined.iter().step_by((people / 20).max(1)).collect();
     let mut places = Vec::new();
     for (_, token, id) in &sample {
-        let path = format!("/api/v1/events/{}/queue/{id}", event.id);
-        let body = loop {
-            let req = api
-                .http
-                .get(format!("{}{path}", api.base))
-                .bearer_auth(token);
-            let (status, body, _) = api.send(req).await?;
-            match status {
-                200 => break body,
-                503 => tokio::time::sleep(Duration::from_millis(100)).await,
-                _ => return Err(format!("ticket answered {status}: {body}").into()),
-            }
-        };
-        places.push(body["ticket"]["position"].as_u64().unwrap_or(u64::MAX));
+        let ticket = api.queue_ticket(token, &event.id, id).await?;
+        places.push(ticket["position"].as_u64().unwrap_or(u64::MAX));
     }
 
     // The on-sale: two seconds from now, the admitter stepping every second.
@@ -1046,24 +1046,11 @@ async fn waiting_room(
     let lags =
         futures::future::join_all(sample.iter().zip(&places).filter(|(_, p)| **p <= 400).map(
             |((_, token, id), place)| {
-                let path = format!("/api/v1/events/{}/queue/{id}", event.id);
+                let event = &event.id;
                 async move {
                     for _ in 0..1200 {
-                        let req = api
-                            .http
-                            .get(format!("{}{path}", api.base))
-                            .bearer_auth(token);
-                        let (status, body, _) = api.send(req).await?;
-                        if status == 503 {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                        if status != 200 {
-                            return Err::<f64, Error>(
-                                format!("ticket answered {status}: {body}").into(),
-                            );
-                        }
-                        if body["ticket"]["status"] == "admitted" {
+                        let ticket = api.queue_ticket(token, event, id).await?;
+                        if ticket["status"] == "admitted" {
                             // Its turn: the on-sale plus its place at the rate.
                             let due = on_sale
                                 + chrono::Duration::milliseconds(
@@ -1073,7 +1060,7 @@ async fn waiting_room(
                         }
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
-                    Err("a ticket was never admitted".into())
+                    Err::<f64, Error>("a ticket was never admitted".into())
                 }
             },
         ))
