@@ -490,28 +490,18 @@ async fn cancelled_seats_are_reserved_for_the_waitlist_when_people_wait() {
     let (_, hold) = stack.hold(&ada, &demo, "A", &["A-1-1", "A-1-2"]).await;
     let (_, body) = stack.confirm(&ada, &hold_id(&hold), "tok_visa").await;
     let id = body["booking"]["id"].as_str().expect("id").to_owned();
-    // Someone waits (the waitlist issue writes these through its API).
-    stack
-        .app
-        .store
-        .client()
-        .put_item()
-        .table_name(stack.app.store.table())
-        .item(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("EVENT#{demo}#WAITLIST")),
+    // Sold out: someone joins the line (through a function other than
+    // the cancelling one, which has never heard of this waitlist).
+    let bea = stack.login("user2@example.com", DEMO_PASSWORD).await;
+    let (status, entry) = stack
+        .post_as(
+            &bea,
+            "/api/v1/waitlist/join",
+            &json!({"event_id": demo, "quantity": 2}),
+            None,
         )
-        .item(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("2026-01-01T00:00:00Z#x".into()),
-        )
-        .item(
-            "status",
-            aws_sdk_dynamodb::types::AttributeValue::S("waiting".into()),
-        )
-        .send()
-        .await
-        .expect("put entry");
+        .await;
+    assert_eq!(status, 201, "{entry}");
     let (status, body) = stack
         .delete_as(&ada, &format!("/api/v1/bookings/{id}/cancel"))
         .await;
@@ -602,6 +592,50 @@ async fn an_idempotency_key_replays_the_first_response_and_does_the_work_once() 
         "a retried registration is not 'email taken'"
     );
     assert_eq!(r1.1["user"]["id"], r2.1["user"]["id"]);
+}
+
+#[tokio::test]
+async fn a_cancellations_refund_is_paid_after_the_answer_without_the_sweeper() {
+    let stack = Stack::start_live(None).await;
+    let (org_id, _) = stack.organizer("Rae").await;
+    let event = stack.event_with(&org_id, 1, 2, "80.00", "USD").await;
+    let (_, token) = stack.customer("Sam").await;
+    let (_, hold) = stack.hold(&token, &event.id, "A", &["A-1-1"]).await;
+    let (_, booked) = stack
+        .confirm(&token, hold["hold_id"].as_str().expect("hold"), "tok_visa")
+        .await;
+    let booking = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let payment = stack
+        .app
+        .store
+        .get_booking(&booking)
+        .await
+        .expect("read")
+        .expect("booking")
+        .payment_id;
+    let (status, body) = stack
+        .delete_as(&token, &format!("/api/v1/bookings/{booking}/cancel"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The clock stands still (the sweeper's retry is a minute away): the
+    // stream brings the record to the worker, which pays it once.
+    stack
+        .eventually("the refund is paid", 20, || async {
+            stack.ledger().refunded(&payment).to_string() == "80.00"
+        })
+        .await;
+    stack
+        .eventually("nothing is owed any more", 20, || async {
+            stack
+                .app
+                .store
+                .refund_due(&booking)
+                .await
+                .expect("read")
+                .is_none()
+        })
+        .await;
+    assert_eq!(stack.ledger().refunds.len(), 1);
 }
 
 #[tokio::test]

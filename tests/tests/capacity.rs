@@ -179,3 +179,60 @@ async fn joining_a_waiting_room_is_one_round_trip_and_a_refresh_writes_nothing()
     );
     assert_eq!(ops(&stack), ["TransactWriteItems", "GetItem"]);
 }
+
+async fn keyed_confirm(stack: &Stack, token: &str, hold: &Value, key: &str) -> (u16, Value) {
+    let body = json!({"hold_id": hold["hold_id"], "payment_details": {"card_token": "tok_visa"}});
+    stack
+        .post_as(token, "/api/v1/bookings/confirm", &body, Some(key))
+        .await
+}
+
+#[tokio::test]
+async fn a_keyed_confirm_is_two_round_trips_and_so_is_a_cancel() {
+    let stack = Stack::start_opts(Options {
+        record_requests: true,
+        ..Options::default()
+    })
+    .await;
+    let (org, _) = stack.organizer("Org").await;
+    let event = stack.event_with(&org, 2, 10, "20.00", "USD").await;
+    // The first cancel of the event in its function reads the event.
+    let (_, early) = stack.customer("Early").await;
+    let (_, held) = keyed_hold(&stack, &early, &event.id, &seats(2, 10, 10), "e").await;
+    let (status, booked) = keyed_confirm(&stack, &early, &held, "e-pay").await;
+    assert_eq!(status, 201, "{booked}");
+    let early_booking = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let cancel = |id: &str| format!("/api/v1/bookings/{id}/cancel");
+    assert_eq!(
+        stack.delete_as(&early, &cancel(&early_booking)).await.0,
+        200
+    );
+
+    let (_, ada) = stack.customer("Ada").await;
+    let (status, held) = keyed_hold(&stack, &ada, &event.id, &seats(1, 1, 2), "h").await;
+    assert_eq!(status, 201, "{held}");
+    ops(&stack);
+    // Recording the payment attempt reads the hold; the booking, the
+    // attempt's close and the key's answer are one transaction.
+    let (status, booked) = keyed_confirm(&stack, &ada, &held, "pay").await;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(ops(&stack), ["UpdateItem", "TransactWriteItems"]);
+    // Its retry: the hold is confirmed, the key's answer is replayed.
+    let (status, again) = keyed_confirm(&stack, &ada, &held, "pay").await;
+    assert_eq!((status, &again), (201, &booked));
+    assert_eq!(ops(&stack), ["UpdateItem", "GetItem"]);
+    assert_eq!(stack.ledger().charges.len(), 2, "one charge per booking");
+
+    // The cancel reads the booking and writes one transaction; the refund
+    // is recorded in it and paid after the answer.
+    let id = booked["booking"]["id"].as_str().expect("id").to_owned();
+    let (status, cancelled) = stack.delete_as(&ada, &cancel(&id)).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["booking"]["refund_amount"], "40.00");
+    assert_eq!(ops(&stack), ["GetItem", "TransactWriteItems"]);
+    let owed = stack.oracle.refund_due(&id).await.expect("read");
+    assert_eq!(owed.map(|o| o.amount.to_string()), Some("40.00".into()));
+    // Nobody waits: the seats are on sale again at once.
+    let free = stack.free_seats(&event.id, "A").await;
+    assert!(free.contains(&"A-1-1".to_owned()), "{free:?}");
+}

@@ -126,6 +126,19 @@ fn the_templates_patterns_pass_what_each_function_needs_and_nothing_else() {
     assert!(passes(&waitlist, &draft("materialising", "12")));
     assert!(!passes(&waitlist, &draft("materialising", "0")));
     assert!(!passes(&waitlist, &draft("ready", "3")));
+    // A refund recorded as owed, when inserted; not the sweeper's rewrite
+    // of one (MODIFY), nor its deletion once paid (no new image).
+    let refund = |name: &str, image: bool| {
+        let mut r = record(
+            ("REFUND#b", "REFUND"),
+            image.then(|| json!({"entity": {"S": "refund_due"}})),
+        );
+        r["eventName"] = json!(name);
+        r
+    };
+    assert!(passes(&waitlist, &refund("INSERT", true)));
+    assert!(!passes(&waitlist, &refund("MODIFY", true)));
+    assert!(!passes(&waitlist, &refund("REMOVE", false)));
     // The seat maps' records (the analytics function's own writes) feed
     // nobody.
     let map_row = record(
@@ -200,12 +213,19 @@ async fn records_the_filters_drop_never_reach_the_stream_functions() {
         })
         .await;
     // The waitlist function saw the two seats released to the waitlist and
-    // nothing else: not the holds, bookings, entries or seats taken.
+    // the refund the cancellation recorded, and nothing else: not the
+    // holds, bookings, entries, seats taken, or the refund record's
+    // deletion once paid.
     let seen = waitlist.keys();
     assert!(!seen.is_empty());
     assert!(
         seen.iter()
-            .all(|(_, sk)| sk == "SEAT#A-1-1" || sk == "SEAT#A-1-2"),
+            .all(|(_, sk)| sk == "SEAT#A-1-1" || sk == "SEAT#A-1-2" || sk == "REFUND"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|(_, sk)| sk == "REFUND").count(),
+        1,
         "{seen:?}"
     );
     // The analytics function saw only the kinds of item it counts.

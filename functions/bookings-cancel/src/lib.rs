@@ -1,16 +1,20 @@
 //! DELETE /api/v1/bookings/{booking_id}/cancel — cancel under the event's
-//! policy. One transaction flips the booking and releases its seats; when
-//! people are waiting the seats are reserved for the waitlist instead of
-//! going back to the public. Cancelling twice is a 409, never a double
-//! release.
+//! policy. Two round trips: the booking is read, then one transaction
+//! flips it, releases its seats (reserved for the waitlist worker once the
+//! event has a waitlist, to the public otherwise) and records the refund
+//! owed; the stream hands that record to the waitlist worker, which pays
+//! it (the sweeper retries what fails). The event's policy and dates come
+//! from this function's copy (they cannot change once published); the
+//! transaction's sale-gate check is what decides whether it is still on
+//! sale. Cancelling twice is a 409, never a double release.
 
 use evently_core::policy::CancelRefused;
 use evently_core::{BookingStatus, EventStatus, RefundDue};
 use evently_http::request::path_param;
 use evently_http::response::ok;
-use evently_http::views::{own_booking, BookingView};
+use evently_http::views::{cached_public_event, own_booking, BookingView};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
-use evently_store::{CancelOutcome, ReleaseTo};
+use evently_store::CancelOutcome;
 use serde_json::json;
 
 pub fn handler(app: &'static App, req: Request) -> Reply {
@@ -23,12 +27,13 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     if booking.status == BookingStatus::Cancelled {
         return Err(already_cancelled(app, &booking.id).await);
     }
-    let event = app
-        .store
-        .get_event(&booking.event_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(format!("booking {} names a missing event", booking.id))
+    let event = cached_public_event(app, &booking.event_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => {
+                ApiError::Internal(format!("booking {} names a missing event", booking.id))
+            }
+            other => other,
         })?;
     if event.status == EventStatus::Cancelled {
         return Err(event_cancelled());
@@ -46,39 +51,22 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 evently_core::clock::rfc3339(at)
             )),
         })?;
-    let release = if app.store.has_waiting(&event.id).await? {
-        ReleaseTo::Waitlist
-    } else {
-        ReleaseTo::Public
-    };
     let mut cancelled = booking.clone();
     cancelled.status = BookingStatus::Cancelled;
     cancelled.refund_amount = Some(refund.refund_amount);
     cancelled.cancellation_fee = Some(refund.cancellation_fee);
     cancelled.cancelled_at = Some(now);
-    // What is owed back is recorded with the cancellation; it is removed
-    // once the provider has refunded it, and the sweeper retries it until
-    // then.
+    // What is owed back is recorded with the cancellation and paid from
+    // there, after this answer: the cancellation stands whatever the
+    // provider says, and the record stays until the refund went through.
     let owed = (refund.refund_amount.cents() > 0)
         .then(|| RefundDue::owed(&booking, refund.refund_amount, now));
-    match app
-        .store
-        .cancel_booking(&cancelled, release, owed.as_ref())
-        .await?
-    {
+    match app.store.cancel_booking(&cancelled, owed.as_ref()).await? {
         CancelOutcome::Cancelled => {}
         CancelOutcome::AlreadyCancelled => return Err(already_cancelled(app, &booking.id).await),
         CancelOutcome::EventClosed => return Err(event_cancelled()),
     }
     app.crash.hit("cancel.after_commit");
-    if let Some(owed) = owed {
-        // The cancellation stands whatever the provider says: a refund that
-        // does not go through now stays owed and the sweeper retries it
-        // (same idempotency key) from a minute on.
-        if let Err(e) = app.cashier().refund_owed(&owed).await {
-            tracing::warn!(booking = %booking.id, error = %e, "refund record not settled; the sweeper retries it");
-        }
-    }
     ok(&json!({ "booking": BookingView::from(&cancelled) }))
 }
 

@@ -1,14 +1,17 @@
 //! POST /api/v1/bookings/confirm — pay for a live hold and turn it into a
-//! booking. The payment rules (attempt recorded before the charge, charge
-//! keyed by hold and card, booking and attempt closed in one transaction,
-//! refund of a charge that bought nothing) live in `evently_payments`; this
-//! translates HTTP.
+//! booking. The payment rules (attempt recorded on the hold before the
+//! charge, charge keyed by hold and card, booking, attempt and the
+//! Idempotency-Key's answer in one transaction, refund of a charge that
+//! bought nothing) live in `evently_payments`; this translates HTTP. Two
+//! requests to the table: the attempt's write (which reads the hold) and
+//! the booking transaction.
 
+use evently_core::Booking;
 use evently_core::HoldStatus;
-use evently_http::idempotency::idempotent;
+use evently_http::idempotency::{used, Keyed};
 use evently_http::request::json_body;
 use evently_http::response::created;
-use evently_http::views::{own_hold, BookingView};
+use evently_http::views::BookingView;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use evently_payments::PayError;
 use serde::Deserialize;
@@ -33,20 +36,12 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 
 async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
-    idempotent(app, &req, &claims.sub, |attempt| {
-        book(app, &req, &claims.sub, attempt.recovering)
-    })
-    .await
-}
-
-async fn book(
-    app: &App,
-    req: &Request,
-    user_id: &str,
-    recovering: bool,
-) -> Result<Response<Body>, ApiError> {
-    let body: Confirm = json_body(req)?;
-    let hold = own_hold(app, &body.hold_id, user_id).await?;
+    let key = Keyed::of(&req, &claims.sub)?;
+    let body: Confirm = json_body(&req)?;
+    let hold_id = body.hold_id.trim();
+    if !evently_core::ids::is_ulid(hold_id) {
+        return Err(no_hold(hold_id));
+    }
     let token = body.payment_details.card_token.trim();
     if token.is_empty() || token.len() > 255 {
         return Err(ApiError::Unprocessable {
@@ -54,12 +49,32 @@ async fn book(
             message: "a card token is required".into(),
         });
     }
+    let answer = |b: &Booking| view(b).to_string();
+    let keyed = key.as_ref().map(|k| evently_payments::Keyed {
+        scope: k.scope(),
+        key: k.key(),
+        request_hash: k.fingerprint(),
+        body: &answer,
+    });
     let booking = app
         .cashier()
-        .pay_for_hold(&hold, token, recovering)
-        .await
-        .map_err(refused)?;
-    created(&json!({ "booking": BookingView::from(&booking) }))
+        .pay_for_hold(hold_id, &claims.sub, token, keyed.as_ref())
+        .await;
+    match booking {
+        Ok(booking) => created(&view(&booking)),
+        Err(PayError::KeyUsed(begin)) => used(begin),
+        Err(PayError::NoSuchHold) => Err(no_hold(hold_id)),
+        Err(e) => Err(refused(e)),
+    }
+}
+
+/// The answer's body (also what a keyed request's answer records).
+fn view(booking: &Booking) -> serde_json::Value {
+    json!({ "booking": BookingView::from(booking) })
+}
+
+fn no_hold(hold_id: &str) -> ApiError {
+    ApiError::NotFound(format!("no hold `{hold_id}`"))
 }
 
 fn refused(e: PayError) -> ApiError {
@@ -88,6 +103,10 @@ fn refused(e: PayError) -> ApiError {
             field: "payment_details.card_token".into(),
             message,
         },
+        PayError::NotYours => ApiError::Forbidden("this hold belongs to someone else".into()),
+        PayError::NoSuchHold | PayError::KeyUsed(_) => {
+            ApiError::Internal(format!("{e} answered as a refusal"))
+        }
         PayError::ProviderUnavailable(_) => ApiError::unavailable(
             "the payment service did not answer; try again with the same Idempotency-Key",
         ),

@@ -2,12 +2,13 @@
 //! are grouped per release and sent as `SeatsReleased` messages; an event
 //! cancelled (or its cancellation requested again) becomes `EventCancelled`;
 //! a draft whose seating job was asked for another run becomes
-//! `SeatingRequested`. A send that
+//! `SeatingRequested`; a refund recorded as owed becomes `RefundOwed`. A
+//! send that
 //! fails reports the first stream record of its group as the batch item
 //! failure, so Lambda retries from there (and bisects, per template.yaml).
 
 use evently_notify::Queue;
-use evently_waitlist::stream::{cancellations, released, seatings, Change};
+use evently_waitlist::stream::{cancellations, refunds, released, seatings, Change};
 use evently_waitlist::WaitlistMessage;
 use serde_json::{json, Value};
 
@@ -37,6 +38,11 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
             seatings(&changes)
                 .into_iter()
                 .map(|(i, m)| (i, WaitlistMessage::Seating(m))),
+        )
+        .chain(
+            refunds(&changes)
+                .into_iter()
+                .map(|(i, m)| (i, WaitlistMessage::Refund(m))),
         )
         .collect();
     messages.sort_by_key(|(i, _)| *i);

@@ -1,7 +1,8 @@
 //! The waitlist worker: `SeatsReleased` messages from the queue → offers
 //! (real holds for the first matching entries) and their emails;
 //! `EventCancelled` messages → a run of the event's cancellation job;
-//! `SeatingRequested` → a run of a draft's seating job. Each
+//! `SeatingRequested` → a run of a draft's seating job; `RefundOwed` →
+//! the refund a cancellation recorded, paid (or left for the sweeper). Each
 //! message that fails is reported on its own (`batchItemFailures`), so a
 //! poison message is retried alone and then lands in the dead-letter queue
 //! while the rest are served.
@@ -65,6 +66,9 @@ pub async fn process(
                 WaitlistMessage::Seating(s) => {
                     engine.seat_event(&s.event_seating, job_stop()).await
                 }
+                WaitlistMessage::Refund(r) => engine.refund(&r.refund_owed).await.map(|paid| {
+                    tracing::info!(message = %id, booking = %r.refund_owed, paid, "refund owed handled");
+                }),
                 // Logged by the job itself.
                 WaitlistMessage::Cancelled(c) => engine
                     .cancel_event(&c.event_cancelled, job_stop())

@@ -563,6 +563,22 @@ async fn main() -> Result<(), Error> {
         print!("{}", waiting_room(app, &api, &counter, arena).await?);
         return Ok(());
     }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("round-trips") {
+        let api = Api {
+            http: http.clone(),
+            base: format!("http://{addr}"),
+        };
+        let theater = seeded
+            .events
+            .iter()
+            .find(|e| e.total_seats() == 458 && e.cancellation_policy.allowed)
+            .ok_or("jazz")?;
+        println!("| DynamoDB requests per operation (mean of {OPS}, SDK interceptor) | requests |\n|---|---|");
+        for (label, mean) in round_trips(app, &api, &counter, theater).await? {
+            println!("| {label} | {mean:.2} |");
+        }
+        return Ok(());
+    }
     let mut rows = Vec::new();
     for (label, path, n) in [
         (
@@ -611,65 +627,12 @@ async fn main() -> Result<(), Error> {
         base: format!("http://{addr}"),
     };
 
-    // DynamoDB requests per operation, through the gateway, 20 of each,
-    // with an Idempotency-Key on hold and confirm as clients send them.
     let theater = seeded
         .events
         .iter()
         .find(|e| e.total_seats() == 458 && e.cancellation_policy.allowed)
         .ok_or("jazz")?;
-    let mut per_op: Vec<(&str, f64)> = Vec::new();
-    let (mut hold_n, mut confirm_n, mut cancel_n, mut release_n) = (0, 0, 0, 0);
-    const OPS: usize = 20;
-    for i in 0..OPS {
-        let (_, token) = customer(app, &format!("ops{i}")).await?;
-        let (row, first) = (1 + i % 15, 1 + 2 * (i / 15));
-        let seats = vec![
-            format!("ORCH-{row}-{first}"),
-            format!("ORCH-{row}-{}", first + 1),
-        ];
-        counter.take();
-        let (status, hold, _, _) = api
-            .hold_until_answered(&token, &theater.id, "ORCH", &seats, &format!("op-hold-{i}"))
-            .await?;
-        hold_n += counter.take();
-        if status != 201 {
-            return Err(format!("hold failed: {hold}").into());
-        }
-        let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
-        let (status, booking, _) = api
-            .confirm_keyed(&token, &hold_id, Some(&format!("op-confirm-{i}")))
-            .await?;
-        confirm_n += counter.take();
-        if status != 201 {
-            return Err(format!("confirm failed: {booking}").into());
-        }
-        let (status, cancelled, _) = api
-            .delete(&token, &format!("/api/v1/bookings/{hold_id}/cancel"))
-            .await?;
-        cancel_n += counter.take();
-        if status != 200 {
-            return Err(format!("cancel failed: {cancelled}").into());
-        }
-        let (_, again, _) = api.hold(&token, &theater.id, "ORCH", &seats).await?;
-        counter.take();
-        let again_id = again["hold_id"].as_str().unwrap_or_default().to_owned();
-        let (status, _, _) = api
-            .delete(&token, &format!("/api/v1/seats/hold/{again_id}"))
-            .await?;
-        release_n += counter.take();
-        if status != 204 {
-            return Err("release failed".into());
-        }
-    }
-    for (label, total) in [
-        ("hold (2 seats, keyed)", hold_n),
-        ("confirm (keyed)", confirm_n),
-        ("cancel", cancel_n),
-        ("release", release_n),
-    ] {
-        per_op.push((label, total as f64 / OPS as f64));
-    }
+    let per_op = round_trips(app, &api, &counter, theater).await?;
 
     let map_rows = seat_map_costs(app, &http, addr, &counter, arena).await?;
 
@@ -1375,4 +1338,70 @@ async fn organizer_side(app: &'static App, api: &Api, endpoint: &str) -> Result<
         all_emailed.as_secs_f64()
     );
     Ok(())
+}
+
+/// Requests to DynamoDB per operation, as a client sends them: mean of
+/// `OPS` of each, counted by the SDK interceptor.
+const OPS: usize = 20;
+
+async fn round_trips(
+    app: &'static App,
+    api: &Api,
+    counter: &RequestCounter,
+    theater: &evently_core::Event,
+) -> Result<Vec<(&'static str, f64)>, Error> {
+    // DynamoDB requests per operation, through the gateway, 20 of each,
+    // with an Idempotency-Key on hold and confirm as clients send them.
+    let mut per_op: Vec<(&'static str, f64)> = Vec::new();
+    let (mut hold_n, mut confirm_n, mut cancel_n, mut release_n) = (0, 0, 0, 0);
+    for i in 0..OPS {
+        let (_, token) = customer(app, &format!("ops{i}")).await?;
+        let (row, first) = (1 + i % 15, 1 + 2 * (i / 15));
+        let seats = vec![
+            format!("ORCH-{row}-{first}"),
+            format!("ORCH-{row}-{}", first + 1),
+        ];
+        counter.take();
+        let (status, hold, _, _) = api
+            .hold_until_answered(&token, &theater.id, "ORCH", &seats, &format!("op-hold-{i}"))
+            .await?;
+        hold_n += counter.take();
+        if status != 201 {
+            return Err(format!("hold failed: {hold}").into());
+        }
+        let hold_id = hold["hold_id"].as_str().unwrap_or_default().to_owned();
+        let (status, booking, _) = api
+            .confirm_keyed(&token, &hold_id, Some(&format!("op-confirm-{i}")))
+            .await?;
+        confirm_n += counter.take();
+        if status != 201 {
+            return Err(format!("confirm failed: {booking}").into());
+        }
+        let (status, cancelled, _) = api
+            .delete(&token, &format!("/api/v1/bookings/{hold_id}/cancel"))
+            .await?;
+        cancel_n += counter.take();
+        if status != 200 {
+            return Err(format!("cancel failed: {cancelled}").into());
+        }
+        let (_, again, _) = api.hold(&token, &theater.id, "ORCH", &seats).await?;
+        counter.take();
+        let again_id = again["hold_id"].as_str().unwrap_or_default().to_owned();
+        let (status, _, _) = api
+            .delete(&token, &format!("/api/v1/seats/hold/{again_id}"))
+            .await?;
+        release_n += counter.take();
+        if status != 204 {
+            return Err("release failed".into());
+        }
+    }
+    for (label, total) in [
+        ("hold (2 seats, keyed)", hold_n),
+        ("confirm (keyed)", confirm_n),
+        ("cancel", cancel_n),
+        ("release", release_n),
+    ] {
+        per_op.push((label, total as f64 / OPS as f64));
+    }
+    Ok(per_op)
 }

@@ -70,8 +70,9 @@ pub struct RefundDue {
 }
 
 impl RefundDue {
-    /// What a cancellation of `booking` owes back, first tried at once by
-    /// the canceller and from a minute on by the sweeper.
+    /// What a cancellation of `booking` owes back, first tried by the
+    /// waitlist worker as soon as the stream brings the record, and from a
+    /// minute on by the sweeper.
     pub fn owed(booking: &Booking, amount: crate::Money, now: DateTime<Utc>) -> Self {
         Self {
             booking_id: booking.id.clone(),

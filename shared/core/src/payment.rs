@@ -247,8 +247,13 @@ pub enum AttemptStatus {
 /// or one refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentAttempt {
+    /// The hold's id, user, event and price: kept on the hold item the
+    /// attempt is recorded on, not repeated in it (filled in when read).
+    #[serde(skip)]
     pub hold_id: String,
+    #[serde(skip)]
     pub user_id: String,
+    #[serde(skip)]
     pub event_id: String,
     /// The provider's idempotency key: one per hold and card, so retrying
     /// with the same card finds the same charge and another card is another
@@ -257,6 +262,7 @@ pub struct PaymentAttempt {
     /// The provider's token for the card (never card data), needed to ask
     /// the provider again about this charge.
     pub card_token: String,
+    #[serde(skip)]
     pub amount: Money,
     pub status: AttemptStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,6 +273,10 @@ pub struct PaymentAttempt {
     pub settle_attempts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The Idempotency-Key of the request that began it: a retry with that
+    /// key whose hold the sweeper booked with this charge gets the booking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
 }
 
 impl PaymentAttempt {

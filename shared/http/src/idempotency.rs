@@ -149,6 +149,18 @@ impl Keyed {
         }))
     }
 
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     /// The record of `status` and `body` as this key's answer.
     pub fn answer(&self, status: u16, body: String) -> evently_store::Answer<'_> {
         evently_store::Answer {

@@ -21,7 +21,7 @@ use evently_core::{
     AttemptStatus, Booking, Clock, CrashPoints, Hold, HoldStatus, PaymentAttempt, PaymentError,
     PaymentProvider, RefundDue,
 };
-use evently_store::{ConfirmError, Store, StoreError};
+use evently_store::{Answer, ConfirmError, Store, StoreError};
 
 /// The provider `PAYMENT_PROVIDER` names: `simulator` (test card tokens;
 /// the local stack and tests) or nothing, which refuses every charge and
@@ -50,6 +50,15 @@ pub enum PayError {
     AlreadyBooked { booking_id: String },
     #[error("the event is no longer on sale")]
     EventClosed,
+    /// The user has no hold with this id.
+    #[error("no such hold")]
+    NoSuchHold,
+    #[error("the hold belongs to someone else")]
+    NotYours,
+    /// The request's Idempotency-Key was used before: replay its answer,
+    /// or refuse a different request.
+    #[error("idempotency key already used")]
+    KeyUsed(evently_store::Begin),
     #[error("the card was declined")]
     Declined,
     #[error("{0}")]
@@ -81,43 +90,78 @@ pub struct Payments {
     pub settle_after_secs: i64,
 }
 
+/// A confirm request's Idempotency-Key: recorded with the booking (in its
+/// transaction) as the answer `body` gives, so the key costs no request of
+/// its own; the attempt remembers which key began it.
+pub struct Keyed<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    /// The 201 answer's body for the booking made.
+    pub body: &'a (dyn Fn(&Booking) -> String + Send + Sync),
+}
+
+impl Keyed<'_> {
+    fn answer(&self, booking: &Booking) -> Answer<'_> {
+        Answer {
+            scope: self.scope,
+            key: self.key,
+            request_hash: self.request_hash,
+            status: 201,
+            body: (self.body)(booking),
+        }
+    }
+}
+
 impl Payments {
-    /// Pays for `hold` with `card_token` and books it. `recovering`: this
-    /// is a retry (same Idempotency-Key and body) of a request that died, so
-    /// a booking already paid by this very card's charge is this request's
-    /// own success.
+    /// Pays for the hold `hold_id` of `user_id` with `card_token` and books
+    /// it: two requests to the table (recording the attempt reads the hold;
+    /// the booking transaction closes it) around the charge. `keyed`: the
+    /// request's Idempotency-Key, whose answer is recorded with the booking;
+    /// a retry with the same key gets that answer, or — when the sweeper
+    /// booked the hold with this request's own charge — the booking.
     pub async fn pay_for_hold(
         &self,
-        hold: &Hold,
+        hold_id: &str,
+        user_id: &str,
         card_token: &str,
-        recovering: bool,
+        keyed: Option<&Keyed<'_>>,
     ) -> Result<Booking, PayError> {
         let now = self.clock.now();
-        let key = PaymentAttempt::key_for(&hold.id, card_token);
-        if !hold.is_live(now) {
-            return self.ended(hold, &key, recovering).await;
-        }
         let draft = PaymentAttempt {
-            hold_id: hold.id.clone(),
-            user_id: hold.user_id.clone(),
-            event_id: hold.event_id.clone(),
-            key,
+            hold_id: hold_id.to_owned(),
+            user_id: user_id.to_owned(),
+            event_id: String::new(),
+            key: PaymentAttempt::key_for(hold_id, card_token),
             card_token: card_token.to_owned(),
-            amount: hold.total_price,
+            amount: evently_core::Money::default(),
             status: AttemptStatus::Charging,
             payment_id: None,
             created_at: now,
             settle_after: now + Duration::seconds(self.settle_after_secs),
             settle_attempts: 0,
             last_error: None,
+            request_key: keyed.map(|k| k.key.to_owned()),
         };
-        let attempt = self.store.begin_payment(&draft).await?;
+        // The event and the amount are the hold's: the store fills them in
+        // from the hold that recording the attempt reads.
+        let Some(begun) = self.store.begin_payment(&draft, now).await? else {
+            return Err(PayError::NoSuchHold);
+        };
+        let hold = begun.hold;
+        if hold.user_id != user_id {
+            return Err(PayError::NotYours);
+        }
+        let attempt = match begun.attempt {
+            Some(a) if hold.is_live(now) => a,
+            mine => return self.ended(&hold, mine.as_ref(), keyed).await,
+        };
         match attempt.status {
             AttemptStatus::Charging => {}
             AttemptStatus::Declined => return Err(PayError::Declined),
             AttemptStatus::Booked | AttemptStatus::Refunded => {
                 let latest = self.store.get_hold(&hold.id).await?.unwrap_or(hold.clone());
-                return self.ended(&latest, &attempt.key, recovering).await;
+                return self.ended(&latest, Some(&attempt), keyed).await;
             }
         }
         self.crash.hit("confirm.before_charge");
@@ -149,8 +193,14 @@ impl Payments {
             }
         };
         self.crash.hit("confirm.after_charge");
-        let booking = Booking::from_hold(hold, &payment_id, now);
-        match self.store.confirm_hold(hold, &booking, &attempt, now).await {
+        let booking = Booking::from_hold(&hold, &payment_id, now);
+        let answer = keyed.map(|k| k.answer(&booking));
+        let last_open = begun.open <= 1;
+        match self
+            .store
+            .confirm_hold(&hold, &booking, &attempt, now, last_open, answer.as_ref())
+            .await
+        {
             Ok(()) => {
                 self.crash.hit("confirm.after_booking");
                 Ok(booking)
@@ -164,41 +214,64 @@ impl Payments {
                 // The attempt stays open: a retry or the sweeper settles it.
                 Err(e.into())
             }
-            Err(lost @ (ConfirmError::HoldNotActive | ConfirmError::EventClosed)) => {
+            Err(lost) => {
                 if let Some(b) = self.booked_with(&hold.id, &payment_id).await? {
-                    // Another request with the same card booked it first.
-                    return if recovering {
-                        Ok(b)
-                    } else {
-                        Err(PayError::AlreadyBooked { booking_id: b.id })
+                    // Booked with this very charge by another request: a
+                    // request with the same key (its answer is ours), or the
+                    // same card without one.
+                    return match lost {
+                        ConfirmError::KeyUsed(begin) => Err(PayError::KeyUsed(begin)),
+                        _ => Err(PayError::AlreadyBooked { booking_id: b.id }),
                     };
                 }
                 // Nothing was booked for this charge: give it back (or leave
                 // the attempt open for the sweeper if the refund fails).
                 self.refund_attempt(&attempt, &payment_id).await?;
-                if matches!(lost, ConfirmError::EventClosed) {
-                    return Err(PayError::EventClosed);
+                match lost {
+                    ConfirmError::EventClosed => Err(PayError::EventClosed),
+                    ConfirmError::KeyUsed(begin) => Err(PayError::KeyUsed(begin)),
+                    _ => {
+                        let latest = self.store.get_hold(&hold.id).await?.unwrap_or(hold.clone());
+                        self.ended(&latest, Some(&attempt), None).await
+                    }
                 }
-                let latest = self.store.get_hold(&hold.id).await?.unwrap_or(hold.clone());
-                self.ended(&latest, &attempt.key, false).await
             }
         }
     }
 
-    /// Why a hold that is no longer live cannot be paid for; or, for a
-    /// recovering request, the booking its own charge already paid for.
-    async fn ended(&self, hold: &Hold, key: &str, recovering: bool) -> Result<Booking, PayError> {
+    /// Why a hold that is no longer live cannot be paid for — or, for a
+    /// request whose key was used before, that key's answer; or, when the
+    /// booking was paid by this card's charge begun under this very key
+    /// (the sweeper booked it after the request died), the booking.
+    async fn ended(
+        &self,
+        hold: &Hold,
+        mine: Option<&PaymentAttempt>,
+        keyed: Option<&Keyed<'_>>,
+    ) -> Result<Booking, PayError> {
+        if let Some(k) = keyed {
+            let now = self.clock.now();
+            if let Some(begin) = self
+                .store
+                .recorded_answer(k.scope, k.key, k.request_hash, now)
+                .await?
+            {
+                return Err(PayError::KeyUsed(begin));
+            }
+        }
         if hold.status != HoldStatus::Confirmed {
             return Err(PayError::HoldEnded(hold.status));
         }
         let Some(booking) = self.store.get_booking(&hold.id).await? else {
             return Err(PayError::HoldEnded(hold.status));
         };
-        if recovering {
-            let mine = self.store.get_payment_attempt(&hold.id, key).await?;
-            if mine.and_then(|a| a.payment_id).as_deref() == Some(booking.payment_id.as_str()) {
-                return Ok(booking);
-            }
+        let own = mine.is_some_and(|a| {
+            a.payment_id.as_deref() == Some(booking.payment_id.as_str())
+                && a.request_key.is_some()
+                && a.request_key.as_deref() == keyed.map(|k| k.key)
+        });
+        if own {
+            return Ok(booking);
         }
         Err(PayError::AlreadyBooked {
             booking_id: booking.id,
@@ -312,14 +385,20 @@ impl Payments {
         if let Some(hold) = self.store.get_hold(&attempt.hold_id).await? {
             if hold.is_live(now) {
                 let booking = Booking::from_hold(&hold, &payment_id, now);
-                match self.store.confirm_hold(&hold, &booking, attempt, now).await {
+                // Another open attempt may remain: the index entry stays,
+                // and the next sweep takes the hold out once none is open.
+                match self
+                    .store
+                    .confirm_hold(&hold, &booking, attempt, now, false, None)
+                    .await
+                {
                     Ok(()) => {
                         tracing::warn!(hold = %hold.id, booking = %booking.id,
                             "booked a paid hold whose confirm request was lost");
                         return Ok(Some(AttemptStatus::Booked));
                     }
                     Err(ConfirmError::Store(e)) => return Err(e),
-                    Err(ConfirmError::HoldNotActive | ConfirmError::EventClosed) => {}
+                    Err(_) => {}
                 }
             }
         }

@@ -11,9 +11,18 @@ use evently_core::{
     Booking, EntryStatus, Hold, Notification, PaymentAttempt, RefundDue, WaitlistEntry,
 };
 
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
+
 use crate::holds::guard_release;
+use crate::idempotency::{recorded_answer, Answer, IDEMPOTENCY_WINDOW_SECS};
 use crate::tx::{build_err, commit, failure, n, old_item, s, TxError};
-use crate::{attr_s, keys, Store, StoreError};
+use crate::{attr_n, attr_s, keys, Store, StoreError};
+
+/// Where a confirm transaction's items of interest are.
+struct Positions {
+    hold: usize,
+    answer: Option<usize>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmError {
@@ -24,6 +33,10 @@ pub enum ConfirmError {
     /// The event is no longer on sale (its organizer cancelled it).
     #[error("event is no longer on sale")]
     EventClosed,
+    /// The request's Idempotency-Key has an answer already (this booking's,
+    /// or another request's).
+    #[error("idempotency key already used")]
+    KeyUsed(crate::Begin),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -39,11 +52,19 @@ pub enum CancelOutcome {
 
 /// Where a cancelled booking's seats go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReleaseTo {
-    /// Anyone may hold them.
-    Public,
-    /// People are waiting: only the waitlist worker may hand them on.
+enum Release {
+    /// Anyone may hold them; `checked`: only if the event has no waitlist
+    /// (checked in the transaction).
+    Public { checked: bool },
+    /// The event has a waitlist: only the waitlist worker may hand them on.
     Waitlist,
+}
+
+/// How a cancellation's transaction ended.
+enum Tx {
+    Done(CancelOutcome),
+    /// Releasing to the public was refused: the event has a waitlist.
+    WaitlistOpened,
 }
 
 fn booking_item(booking: &Booking) -> Result<HashMap<String, AttributeValue>, StoreError> {
@@ -65,17 +86,72 @@ fn booking_item(booking: &Booking) -> Result<HashMap<String, AttributeValue>, St
 
 impl Store {
     /// Seats held by this hold and unexpired → booked, booking written, hold
-    /// consumed and the payment attempt closed as booked, in one
-    /// transaction. Conflicts and throttling are retried (see `tx::commit`);
-    /// the SDK's own retries keep the call's client request token, so a
-    /// retry after a timeout cannot book twice.
+    /// confirmed with its payment attempt closed as booked, and (for a keyed
+    /// request) the Idempotency-Key's `answer` recorded, in one
+    /// transaction. `last_open`: the attempt is the only open one on the
+    /// hold (as `begin_payment` found), so the hold leaves the sweeper's
+    /// index in the same write; if another attempt began meanwhile the
+    /// transaction is sent again without that. Conflicts and throttling are
+    /// retried (see `tx::commit`); the SDK's own retries keep the call's
+    /// client request token, so a retry after a timeout cannot book twice.
     pub async fn confirm_hold(
         &self,
         hold: &Hold,
         booking: &Booking,
         attempt: &PaymentAttempt,
         now: DateTime<Utc>,
+        mut last_open: bool,
+        answer: Option<&Answer<'_>>,
     ) -> Result<(), ConfirmError> {
+        loop {
+            let (req, at) = self.confirm_tx(hold, booking, attempt, now, last_open, answer)?;
+            let reasons = match commit(req).await {
+                Ok(()) => return Ok(()),
+                Err(TxError::Store(e)) => return Err(e.into()),
+                Err(TxError::Refused(reasons)) => reasons,
+            };
+            let failed =
+                |i: usize| reasons.get(i).and_then(failure) == Some("ConditionalCheckFailed");
+            // Last item: the event is still on sale.
+            if failed(reasons.len().saturating_sub(1)) {
+                return Err(ConfirmError::EventClosed);
+            }
+            if let (Some(answer), Some(i)) = (answer, at.answer) {
+                if failed(i) {
+                    let record = reasons[i].item().cloned().unwrap_or_default();
+                    return Err(ConfirmError::KeyUsed(recorded_answer(
+                        &record,
+                        answer.request_hash,
+                        now.timestamp(),
+                        IDEMPOTENCY_WINDOW_SECS,
+                    )?));
+                }
+            }
+            // The hold still stands and so does the attempt: only the count
+            // of open attempts changed (another card began).
+            let stands = failed(at.hold)
+                && last_open
+                && reasons[at.hold].item().is_some_and(|h| {
+                    crate::attr_s(h, "status").ok() == Some("active")
+                        && attr_n(h, "open_payments").unwrap_or(0) != 1
+                });
+            if stands {
+                last_open = false;
+                continue;
+            }
+            return Err(ConfirmError::HoldNotActive);
+        }
+    }
+
+    fn confirm_tx(
+        &self,
+        hold: &Hold,
+        booking: &Booking,
+        attempt: &PaymentAttempt,
+        now: DateTime<Utc>,
+        last_open: bool,
+        answer: Option<&Answer<'_>>,
+    ) -> Result<(TransactWriteItemsFluentBuilder, Positions), StoreError> {
         let mut req = self.client.transact_write_items();
         for seat in &hold.seat_ids {
             let update = Update::builder()
@@ -94,12 +170,15 @@ impl Store {
                 .map_err(build_err)?;
             req = req.transact_items(TransactWriteItem::builder().update(update).build());
         }
-        req = req
-            .transact_items(self.hold_status_update(hold, "confirmed")?)
-            .transact_items(self.put_new_tx(booking_item(booking)?)?);
-        for item in guard_release(self, hold)? {
-            req = req.transact_items(item);
-        }
+        let mut at = Positions {
+            hold: hold.seat_ids.len(),
+            answer: None,
+        };
+        let mut items = vec![
+            self.hold_booked_item(hold, attempt, &booking.payment_id, last_open)?,
+            self.put_new_tx(booking_item(booking)?)?,
+        ];
+        items.extend(guard_release(self, hold)?);
         if let Some(offer) = &hold.offer {
             // Booking an offer closes it and the waitlist entry it served.
             let entry = WaitlistEntry {
@@ -112,25 +191,19 @@ impl Store {
                 joined_at: hold.created_at,
                 claim_token: Some(offer.claim_token.clone()),
             };
-            for item in self.offer_taken_items(&offer.claim_token, &entry)? {
-                req = req.transact_items(item);
-            }
+            items.extend(self.offer_taken_items(&offer.claim_token, &entry)?);
         }
-        req = req.transact_items(self.payment_booked_item(attempt, &booking.payment_id)?);
-        // Last item: the event is still on sale. Once an organizer cancels
-        // it, no confirm can slip in behind the cancellation job.
-        req = req.transact_items(self.event_on_sale(&hold.event_id, &hold.id)?);
-        match commit(req).await {
-            Ok(()) => Ok(()),
-            Err(TxError::Refused(reasons)) => {
-                if reasons.last().and_then(failure) == Some("ConditionalCheckFailed") {
-                    Err(ConfirmError::EventClosed)
-                } else {
-                    Err(ConfirmError::HoldNotActive)
-                }
-            }
-            Err(TxError::Store(e)) => Err(e.into()),
+        if let Some(answer) = answer {
+            at.answer = Some(at.hold + items.len());
+            items.push(self.answer_tx(answer, now)?);
         }
+        // Last: the event is still on sale. Once an organizer cancels it,
+        // no confirm can slip in behind the cancellation job.
+        items.push(self.event_on_sale(&hold.event_id, &hold.id)?);
+        for item in items {
+            req = req.transact_items(item);
+        }
+        Ok((req, at))
     }
 
     pub async fn get_booking(&self, id: &str) -> Result<Option<Booking>, StoreError> {
@@ -155,48 +228,73 @@ impl Store {
         self.query_as(query).await
     }
 
-    /// Confirmed → cancelled with the refund and fee, seats released (to
-    /// the public or reserved for the waitlist), in one transaction.
-    /// Returns false when the booking was already cancelled.
+    /// Confirmed → cancelled with the refund and fee, seats released, in
+    /// one transaction. Where the seats go needs no read: an event that has
+    /// never had a waitlist releases them to the public, checked in the
+    /// transaction against the event's waitlist marker; once it has one
+    /// (learnt from that check, or by this process before) they become
+    /// `reserved` and the waitlist worker offers them to the first in line
+    /// or frees them if nobody matches.
     /// The owner's cancellation: also conditioned on the event still being
-    /// published, so it cannot slip in (with a policy fee) once the
-    /// organizer has cancelled the event, whose job refunds in full.
+    /// on sale (a sale-gate shard), so it cannot slip in (with a policy fee)
+    /// once the organizer has cancelled the event, whose job refunds in full.
     /// `refund`, when something is owed back, is recorded in the same
-    /// transaction, so a refund that then fails is retried, not forgotten.
+    /// transaction: the stream hands it to the waitlist worker, which pays
+    /// it, and the sweeper retries it until it goes through.
     pub async fn cancel_booking(
         &self,
         cancelled: &Booking,
-        release: ReleaseTo,
         refund: Option<&RefundDue>,
     ) -> Result<CancelOutcome, StoreError> {
-        self.cancel_booking_tx(cancelled, release, None, refund, true)
-            .await
+        let event_id = &cancelled.event_id;
+        if !self.waitlisted.knows(event_id) {
+            let to = Release::Public { checked: true };
+            match self
+                .cancel_booking_tx(cancelled, to, None, refund, true)
+                .await?
+            {
+                Tx::Done(outcome) => return Ok(outcome),
+                Tx::WaitlistOpened => self.waitlisted.learn(event_id),
+            }
+        }
+        match self
+            .cancel_booking_tx(cancelled, Release::Waitlist, None, refund, true)
+            .await?
+        {
+            Tx::Done(outcome) => Ok(outcome),
+            Tx::WaitlistOpened => Err(StoreError::Corrupt(
+                "a waitlist release checked the waitlist marker".into(),
+            )),
+        }
     }
 
     /// An event cancellation's booking cancellation, writing `note` and
     /// the refund owed in the same transaction (neither the email nor the
     /// money can be lost). False when it was already cancelled.
+    /// The seats go back to the public: nobody waits for a cancelled
+    /// event (the job closes its waitlist).
     pub async fn cancel_booking_telling(
         &self,
         cancelled: &Booking,
-        release: ReleaseTo,
         note: Option<&Notification>,
         owed: Option<&RefundDue>,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .cancel_booking_tx(cancelled, release, note, owed, false)
-            .await?
-            == CancelOutcome::Cancelled)
+        let to = Release::Public { checked: false };
+        Ok(matches!(
+            self.cancel_booking_tx(cancelled, to, note, owed, false)
+                .await?,
+            Tx::Done(CancelOutcome::Cancelled)
+        ))
     }
 
     async fn cancel_booking_tx(
         &self,
         cancelled: &Booking,
-        release: ReleaseTo,
+        release: Release,
         note: Option<&Notification>,
         owed: Option<&RefundDue>,
         on_sale: bool,
-    ) -> Result<CancelOutcome, StoreError> {
+    ) -> Result<Tx, StoreError> {
         let (pk, sk) = keys::booking(&cancelled.id);
         let refund = cancelled.refund_amount.unwrap_or_default().to_string();
         let fee = cancelled.cancellation_fee.unwrap_or_default().to_string();
@@ -237,12 +335,12 @@ impl Store {
                 .expression_attribute_values(":booked", s("booked"))
                 .expression_attribute_values(":booking", s(&cancelled.id));
             update = match release {
-                ReleaseTo::Public => update
+                Release::Public { .. } => update
                     .update_expression(
                         "SET #status = :to, released_from = :booking REMOVE booking_id",
                     )
                     .expression_attribute_values(":to", s("available")),
-                ReleaseTo::Waitlist => {
+                Release::Waitlist => {
                     let (rpk, rsk) = crate::seats::reserved_index(
                         released_at,
                         &cancelled.event_id,
@@ -271,12 +369,25 @@ impl Store {
         if let Some(owed) = owed {
             req = req.transact_items(crate::offers::refund_put(self, owed)?);
         }
-        // Last: the event check's reason is read by position.
+        // Last: the checks, whose reasons are read by position.
+        let checks_waitlist = matches!(release, Release::Public { checked: true });
+        if checks_waitlist {
+            req = req.transact_items(self.no_waitlist_check(&cancelled.event_id)?);
+        }
         if on_sale {
             req = req.transact_items(self.event_on_sale(&cancelled.event_id, &cancelled.id)?);
         }
+        let failed_check = |reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+                            back: usize| {
+            reasons
+                .len()
+                .checked_sub(back)
+                .and_then(|i| reasons.get(i))
+                .and_then(failure)
+                == Some("ConditionalCheckFailed")
+        };
         match commit(req).await {
-            Ok(()) => Ok(CancelOutcome::Cancelled),
+            Ok(()) => Ok(Tx::Done(CancelOutcome::Cancelled)),
             Err(TxError::Store(e)) => Err(e),
             Err(TxError::Refused(reasons)) => {
                 let already = reasons
@@ -286,11 +397,11 @@ impl Store {
                     .and_then(|i| attr_s(i, "status").ok().map(|s| s == "cancelled"))
                     .unwrap_or(false);
                 if already {
-                    Ok(CancelOutcome::AlreadyCancelled)
-                } else if on_sale
-                    && reasons.last().and_then(failure) == Some("ConditionalCheckFailed")
-                {
-                    Ok(CancelOutcome::EventClosed)
+                    Ok(Tx::Done(CancelOutcome::AlreadyCancelled))
+                } else if on_sale && failed_check(&reasons, 1) {
+                    Ok(Tx::Done(CancelOutcome::EventClosed))
+                } else if checks_waitlist && failed_check(&reasons, 1 + usize::from(on_sale)) {
+                    Ok(Tx::WaitlistOpened)
                 } else {
                     // A seat no longer booked by this booking, or a refund
                     // record already there: the data is not what it should be.

@@ -72,6 +72,7 @@ pub(crate) fn hold_item(hold: &Hold) -> Result<HashMap<String, AttributeValue>, 
         keys::TTL.into(),
         n(hold.expires_at.timestamp() + HOLD_ITEM_GRACE_SECS),
     );
+    crate::payments::no_payments(&mut item);
     Ok(item)
 }
 

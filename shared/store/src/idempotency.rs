@@ -201,6 +201,27 @@ impl Store {
     /// The transaction item that records `answer`, unless the key was used
     /// within the window (then the item's condition fails and returns the
     /// record, for `recorded_answer`).
+    /// The answer recorded under a key (within the window), as it bears on
+    /// a request with `request_hash`: None when the key has none.
+    pub async fn recorded_answer(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Begin>, StoreError> {
+        let now_s = now.timestamp();
+        match self.get_item(keys::idempotency(scope, key)).await? {
+            Some(record)
+                if attr_n(&record, "created_at_epoch").unwrap_or(0)
+                    >= now_s - IDEMPOTENCY_WINDOW_SECS =>
+            {
+                recorded_answer(&record, request_hash, now_s, IDEMPOTENCY_WINDOW_SECS).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     pub(crate) fn answer_tx(
         &self,
         answer: &Answer<'_>,

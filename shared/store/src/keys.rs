@@ -160,15 +160,17 @@ pub fn user_waitlist(user_id: &str) -> String {
     format!("USER#{user_id}#WAITLIST")
 }
 
+/// Written by the first waitlist join of an event and never removed: from
+/// then on a customer's cancellation hands its seats to the waitlist
+/// worker (which gives them back to the public if nobody matches) instead
+/// of asking whether anyone waits (bookings.rs, `cancel_booking`).
+pub fn waitlist_opened(event_id: &str) -> (String, String) {
+    (format!("EVENT#{event_id}#WAITLISTED"), "OPENED".into())
+}
+
 /// The user's current entry for an event: one active entry at most.
 pub fn waitlist_guard(user_id: &str, event_id: &str) -> (String, String) {
     (format!("USER#{user_id}"), format!("WAITLIST#{event_id}"))
-}
-
-/// A try at paying for a hold with one card (`key` is the provider's
-/// idempotency key); a hold's attempts share its partition.
-pub fn payment_attempt(hold_id: &str, key: &str) -> (String, String) {
-    (format!("PAYMENT#{hold_id}"), format!("ATTEMPT#{key}"))
 }
 
 /// Failed attempts of one subject (an account, an address) in the window

@@ -12,6 +12,7 @@ pub mod keys;
 mod locks;
 mod offers;
 mod payments;
+pub use payments::Begun;
 mod queue;
 pub mod retry;
 mod seat_maps;
@@ -27,7 +28,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
 pub use analytics::{Applicable, EventCounters, LiveHolds, Recount};
-pub use bookings::{CancelOutcome, ConfirmError, ReleaseTo};
+pub use bookings::{CancelOutcome, ConfirmError};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
@@ -48,6 +49,8 @@ pub struct Store {
     table: String,
     /// Shared by clones: one per process (see `with_access_key`).
     guards: std::sync::Arc<holds::GuardCache>,
+    /// Events this process knows have a waitlist (see `keys::waitlist_opened`).
+    waitlisted: std::sync::Arc<waitlist::Waitlisted>,
 }
 
 impl Store {
@@ -56,6 +59,7 @@ impl Store {
             client,
             table: table.into(),
             guards: Default::default(),
+            waitlisted: Default::default(),
         }
     }
 
@@ -79,6 +83,7 @@ impl Store {
             // Another identity is another function, so another process:
             // its own view of the guards, as in Lambda.
             guards: Default::default(),
+            waitlisted: Default::default(),
         }
     }
 

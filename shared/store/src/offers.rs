@@ -380,6 +380,14 @@ pub(crate) fn refund_put(
 }
 
 impl Store {
+    /// What is still owed for a cancelled booking, if anything.
+    pub async fn refund_due(&self, booking_id: &str) -> Result<Option<RefundDue>, StoreError> {
+        match self.get_item(keys::refund_due(booking_id)).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The refund went through: nothing is owed any more.
     pub async fn refund_done(&self, booking_id: &str) -> Result<(), StoreError> {
         self.delete_item(keys::refund_due(booking_id)).await

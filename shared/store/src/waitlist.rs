@@ -44,9 +44,68 @@ fn entry_item(entry: &WaitlistEntry) -> Result<HashMap<String, AttributeValue>, 
     Ok(item)
 }
 
+/// The events one process knows to have a waitlist (`keys::waitlist_opened`
+/// is written, and it is never removed): a join writes the marker only
+/// when this process has not seen it yet, so a rush of joins does not make
+/// every join's transaction write (and meet the others on) one item.
+#[derive(Debug, Default)]
+pub(crate) struct Waitlisted(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Events remembered before the set starts over.
+const WAITLISTED_ENTRIES: usize = 10_000;
+
+impl Waitlisted {
+    pub(crate) fn knows(&self, event_id: &str) -> bool {
+        let set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        set.contains(event_id)
+    }
+
+    pub(crate) fn learn(&self, event_id: &str) {
+        let mut set = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if set.len() >= WAITLISTED_ENTRIES {
+            set.clear();
+        }
+        set.insert(event_id.to_owned());
+    }
+}
+
 impl Store {
+    /// The marker that `event_id` has a waitlist (an unconditional put: it
+    /// only ever says yes).
+    fn waitlist_opened_put(&self, event_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::waitlist_opened(event_id);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .item(keys::PK, s(pk))
+            .item(keys::SK, s(sk))
+            .item("entity", s("waitlist_opened"))
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A check, for a cancellation releasing seats to the public, that
+    /// `event_id` has never had a waitlist.
+    pub(crate) fn no_waitlist_check(
+        &self,
+        event_id: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let (pk, sk) = keys::waitlist_opened(event_id);
+        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// Puts the user in line: the entry and the user's guard in one
-    /// transaction, refused while the user has an active entry.
+    /// transaction, refused while the user has an active entry. The
+    /// event's waitlist marker goes in the same transaction (until this
+    /// process has written it once), so no cancellation after the join can
+    /// give seats to the public without the waitlist worker seeing them.
     pub async fn join_waitlist(&self, entry: &WaitlistEntry) -> Result<(), JoinError> {
         let put_entry = Put::builder()
             .table_name(&self.table)
@@ -75,8 +134,19 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_entry).build())
             .transact_items(TransactWriteItem::builder().put(put_guard).build());
+        let marking = !self.waitlisted.knows(&entry.event_id);
+        let req = if marking {
+            req.transact_items(self.waitlist_opened_put(&entry.event_id)?)
+        } else {
+            req
+        };
         match commit(req).await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if marking {
+                    self.waitlisted.learn(&entry.event_id);
+                }
+                Ok(())
+            }
             Err(TxError::Refused(_)) => Err(JoinError::AlreadyActive),
             Err(TxError::Store(e)) => Err(e.into()),
         }
@@ -184,10 +254,6 @@ impl Store {
     }
 
     /// Whether anyone is waiting for this event.
-    pub async fn has_waiting(&self, event_id: &str) -> Result<bool, StoreError> {
-        Ok(self.query_count(self.waiting_query(event_id)).await? > 0)
-    }
-
     /// Moves an entry (and its guard) from one status to another; false when
     /// it was no longer in `from`.
     pub async fn set_entry_status(

@@ -14,7 +14,6 @@ use evently_core::{
     BookingStatus, EntryStatus, EventStatus, Money, Notification, NotificationStatus, OfferStatus,
     RefundDue, SeatState, WaitlistEntry,
 };
-use evently_store::ReleaseTo;
 use serde::{Deserialize, Serialize};
 
 use crate::{Engine, EngineError};
@@ -206,22 +205,20 @@ impl Engine {
             self.config.send_lease_secs,
         );
         // The full refund is recorded as owed in the cancellation's own
-        // transaction, with its email: a refund that then fails is retried
-        // by the sweeper (same key), never forgotten, and a rerun of the job
-        // finds the booking cancelled and pays nothing twice.
+        // transaction, with its email: the stream brings the record back to
+        // this worker, which pays it (`Engine::refund`); one that fails is
+        // retried by the sweeper (same key), never forgotten, and a rerun of
+        // the job finds the booking cancelled and pays nothing twice.
         let owed = (booking.total_price.cents() > 0)
             .then(|| RefundDue::owed(&booking, booking.total_price, now));
         if !self
             .store
-            .cancel_booking_telling(&cancelled, ReleaseTo::Public, Some(&n), owed.as_ref())
+            .cancel_booking_telling(&cancelled, Some(&n), owed.as_ref())
             .await?
         {
             return Ok(None);
         }
         self.crash.hit("cancel_job.after_booking");
-        if let Some(owed) = &owed {
-            self.cashier().refund_owed(owed).await?;
-        }
         Ok(Some((booking.total_price, n)))
     }
 

@@ -37,6 +37,16 @@ pub enum WaitlistMessage {
     Released(SeatsReleased),
     Cancelled(cancel::EventCancelled),
     Seating(SeatingRequested),
+    Refund(RefundOwed),
+}
+
+/// The queue message asking to pay a refund recorded as owed (a booking
+/// cancelled by its customer or by the event's cancellation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundOwed {
+    /// The cancelled booking's id (its refund record's key).
+    pub refund_owed: String,
 }
 
 /// The queue message asking for (another run of) writing a draft event's
@@ -488,6 +498,17 @@ impl Engine {
             mail,
             offer: Some(Box::new(offer)),
         })
+    }
+
+    /// Pays the refund recorded as owed for `booking_id` (the stream's
+    /// first try; nothing when it was paid already). A refund the provider
+    /// refuses stays owed for the sweeper to retry: true when it went
+    /// through or nothing was owed.
+    pub async fn refund(&self, booking_id: &str) -> Result<bool, EngineError> {
+        let Some(owed) = self.store.refund_due(booking_id).await? else {
+            return Ok(true);
+        };
+        Ok(self.cashier().refund_owed(&owed).await?)
     }
 
     /// Takes an offer back; its seats become reserved again, which the

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::cancel::EventCancelled;
-use crate::SeatingRequested;
 use crate::SeatsReleased;
+use crate::{RefundOwed, SeatingRequested};
 
 #[derive(Debug, Deserialize)]
 struct SeatImage {
@@ -134,6 +134,31 @@ pub fn seatings(changes: &[Change]) -> Vec<(usize, SeatingRequested)> {
         .collect()
 }
 
+/// Refunds recorded as owed (a cancellation's record, inserted; the
+/// sweeper's rescheduling of one rewrites it and is not a new debt): each
+/// asks the worker to pay it. Returned with the index of their record.
+pub fn refunds(changes: &[Change]) -> Vec<(usize, RefundOwed)> {
+    changes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            if c.old.is_some() {
+                return None;
+            }
+            let new = c.new.as_ref()?;
+            if new.get("entity")?.as_str()? != "refund_due" {
+                return None;
+            }
+            Some((
+                index,
+                RefundOwed {
+                    refund_owed: new.get("booking_id")?.as_str()?.to_owned(),
+                },
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +240,40 @@ mod tests {
             .map(|(i, m)| (i, m.run))
             .collect();
         assert_eq!(asked, [(1, 1)]);
+    }
+
+    #[test]
+    fn a_refund_recorded_as_owed_asks_for_its_payment_once() {
+        let owed = json!({"entity": "refund_due", "booking_id": "B1", "attempts": 0});
+        let mut later = owed.clone();
+        later["attempts"] = json!(1);
+        let changes = vec![
+            Change {
+                old: None,
+                new: Some(owed.clone()),
+            },
+            // The sweeper rescheduling it, and the record removed once paid.
+            Change {
+                old: Some(owed.clone()),
+                new: Some(later),
+            },
+            Change {
+                old: Some(owed),
+                new: None,
+            },
+            Change {
+                old: None,
+                new: Some(json!({"entity": "booking", "booking_id": "B2"})),
+            },
+        ];
+        assert_eq!(
+            refunds(&changes),
+            [(
+                0,
+                RefundOwed {
+                    refund_owed: "B1".into()
+                }
+            )]
+        );
     }
 }
