@@ -21,6 +21,7 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("bookings-mine", bookings_mine::handler),
         ("bookings-get", bookings_get::handler),
         ("bookings-cancel", bookings_cancel::handler),
+        ("bookings-tickets", bookings_tickets::handler),
         ("waitlist-join", waitlist_join::handler),
         ("waitlist-status", waitlist_status::handler),
         ("waitlist-leave", waitlist_leave::handler),
@@ -29,6 +30,9 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("admin-venues", admin_venues::handler),
         ("admin-events", admin_events::handler),
         ("admin-analytics", admin_analytics::handler),
+        ("admin-checkins", admin_checkins::handler),
+        ("admin-staff", admin_staff::handler),
+        ("admin-attendees", admin_attendees::handler),
     ]
 }
 

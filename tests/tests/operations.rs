@@ -106,7 +106,7 @@ fn every_queue_that_receives_failures_has_a_depth_alarm() {
 fn every_function_has_log_retention_and_error_and_throttle_alarms() {
     let res = resources();
     let functions = of_type(&res, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 28);
+    assert_eq!(functions.len(), 32);
     let groups = of_type(&res, "AWS::Logs::LogGroup");
     for (id, f) in &functions {
         let group = groups
@@ -141,7 +141,7 @@ fn every_function_has_log_retention_and_error_and_throttle_alarms() {
 fn every_alarm_notifies_the_topic_given_and_the_rest_is_switched_as_documented() {
     let res = resources();
     let alarms = of_type(&res, "AWS::CloudWatch::Alarm");
-    assert!(alarms.len() >= 28 * 2 + 3 + 2);
+    assert!(alarms.len() >= 32 * 2 + 3 + 2);
     for (id, a) in alarms {
         assert!(
             mentions(&a["Properties"]["AlarmActions"], "AlarmTopicArn"),

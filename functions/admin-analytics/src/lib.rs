@@ -51,6 +51,8 @@ pub struct Figures {
     pub bookings: i64,
     pub cancellations: i64,
     pub refunds: Money,
+    /// Tickets scanned in at the door.
+    pub checked_in: i64,
     /// sold / capacity, 0–1.
     pub utilization: f64,
     pub waitlist: WaitlistFigures,
@@ -94,6 +96,7 @@ fn figures<'a>(all: impl IntoIterator<Item = &'a EventCounters>) -> Figures {
         bookings: get(Counter::Bookings),
         cancellations: get(Counter::Cancellations),
         refunds: Money::from_cents(get(Counter::RefundsCents)),
+        checked_in: get(Counter::CheckedIn),
         utilization: ratio(sold, capacity),
         waitlist: WaitlistFigures {
             waiting: get(Counter::WaitlistWaiting),

@@ -45,10 +45,12 @@ pub enum Counter {
     OffersTaken,
     OffersExpired,
     OffersWithdrawn,
+    /// Tickets scanned in at the door (each once).
+    CheckedIn,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 11] = [
+    pub const ALL: [Counter; 12] = [
         Counter::Sold,
         Counter::Reserved,
         Counter::Bookings,
@@ -60,6 +62,7 @@ impl Counter {
         Counter::OffersTaken,
         Counter::OffersExpired,
         Counter::OffersWithdrawn,
+        Counter::CheckedIn,
     ];
 
     pub fn attribute(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Counter {
             Counter::OffersTaken => "offers_taken",
             Counter::OffersExpired => "offers_expired",
             Counter::OffersWithdrawn => "offers_withdrawn",
+            Counter::CheckedIn => "checked_in",
         }
     }
 }
@@ -190,6 +194,17 @@ pub fn project(r: &Record) -> Option<Effects> {
                     Counter::RefundsCents,
                     cents(r.new.as_ref(), "refund_amount"),
                 ));
+            }
+            // A check-in adds a ticket to the map; nothing takes one away.
+            let scanned = |image: Option<&Value>| {
+                image
+                    .and_then(|i| i.get("checked_in"))
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len() as i64)
+            };
+            let added = scanned(r.new.as_ref()) - scanned(r.old.as_ref());
+            if added > 0 {
+                fx.counts.push((Counter::CheckedIn, added));
             }
         }
         "waitlist_entry" => {

@@ -31,6 +31,12 @@ pub struct Booking {
     pub cancellation_fee: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When each ticket was first scanned at the door, by its number (the
+    /// seat's place in `seat_ids`, from 1: what a ticket code names, so a
+    /// check-in writes without reading first). Always present on the item
+    /// (an empty map), so a check-in can set one entry with a condition.
+    #[serde(default)]
+    pub checked_in: std::collections::BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Booking {
@@ -50,7 +56,34 @@ impl Booking {
             refund_amount: None,
             cancellation_fee: None,
             cancelled_at: None,
+            checked_in: Default::default(),
         }
+    }
+
+    /// Its tickets: one per seat, in the booking's seat order.
+    pub fn tickets(&self) -> Vec<crate::Ticket> {
+        self.seat_ids
+            .iter()
+            .enumerate()
+            .map(|(i, seat)| {
+                let checked_in_at = self.checked_in.get(&(i + 1).to_string()).copied();
+                let status = match (self.status, checked_in_at) {
+                    (BookingStatus::Cancelled, _) => crate::TicketStatus::Void,
+                    (_, Some(_)) => crate::TicketStatus::CheckedIn,
+                    (_, None) => crate::TicketStatus::Valid,
+                };
+                crate::Ticket {
+                    at: crate::TicketRef {
+                        booking_id: self.id.clone(),
+                        number: i as u32 + 1,
+                    },
+                    event_id: self.event_id.clone(),
+                    seat_id: seat.clone(),
+                    status,
+                    checked_in_at,
+                }
+            })
+            .collect()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod payment;
 pub mod policy;
 pub mod queue;
 pub mod seat;
+pub mod ticket;
 pub mod user;
 pub mod venue;
 pub mod waitlist;
@@ -34,6 +35,7 @@ pub use payment::{
 pub use policy::{CancellationPolicy, FeeType};
 pub use queue::{Admission, QueueState, QueueTicket, Standing, TicketKey};
 pub use seat::{status_of_mark, Seat, SeatMap, SeatMark, SeatState, SeatStatus};
+pub use ticket::{Ticket, TicketRef, TicketStatus};
 pub use user::{Role, User};
 pub use venue::{SectionTemplate, VenueTemplate};
 pub use waitlist::{EntryStatus, Preferences, WaitlistEntry};

@@ -42,6 +42,34 @@ pub async fn owned_event(app: &App, claims: &Claims, event_id: &str) -> Result<E
     }
 }
 
+/// An event at whose door the caller works: its organizer (or an admin),
+/// or someone its organizer made door staff. Anyone else: a customer is
+/// refused as on every organizer route (403), an organizer is told there is
+/// no such event (404), as for events they do not organize.
+pub async fn door_event(
+    app: &App,
+    req: &Request,
+    event_id: &str,
+) -> Result<(Claims, Event), ApiError> {
+    let claims = app.tokens.authenticate(req).await?;
+    let refused = |claims: &Claims| match claims.role {
+        Role::Customer => {
+            ApiError::Forbidden("only the event's organizer and its door staff may do this".into())
+        }
+        _ => ApiError::NotFound(format!("you organize no event `{event_id}`")),
+    };
+    if !evently_core::ids::is_ulid(event_id) {
+        return Err(refused(&claims));
+    }
+    let Some(event) = app.store.get_event(event_id).await? else {
+        return Err(refused(&claims));
+    };
+    if may_see(&claims, &event.owner_id) || app.store.is_staff(&event.id, &claims.sub).await? {
+        return Ok((claims, event));
+    }
+    Err(refused(&claims))
+}
+
 /// A venue template the caller owns (404 otherwise, as for events).
 pub async fn owned_venue(
     app: &App,

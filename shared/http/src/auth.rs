@@ -47,33 +47,46 @@ pub struct Claims {
     pub aud: String,
 }
 
-/// One signing key: its id (`kid` in every token's header) and secret.
+/// One signing key: its id (`kid` in every token's header) and secret,
+/// and the key that signs ticket codes (see `tickets`).
 #[derive(Clone)]
 pub struct SigningKey {
     pub kid: String,
     pub secret: Vec<u8>,
+    /// `ticket_key` in the secret: tickets are printed weeks before the
+    /// door scans them, longer than a JWT key lives through rotations, so
+    /// a rotation carries this one over unchanged. Without it, a key
+    /// derived from `secret` (codes then last two rotations).
+    pub ticket_key: Vec<u8>,
 }
 
 impl SigningKey {
     /// A secret as Secrets Manager holds it: `{"kid": "...", "key": "..."}`
     /// (a bare string is one key with kid `default`). At least 32 bytes.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (kid, secret) = match serde_json::from_str::<serde_json::Value>(text) {
+        let (kid, secret, ticket_key) = match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) if v.is_object() => (
                 v["kid"].as_str().unwrap_or("default").to_owned(),
                 v["key"]
                     .as_str()
                     .ok_or("signing key secret has no `key`")?
                     .to_owned(),
+                v["ticket_key"].as_str().map(str::to_owned),
             ),
-            _ => ("default".to_owned(), text.to_owned()),
+            _ => ("default".to_owned(), text.to_owned(), None),
         };
         if secret.len() < 32 {
             return Err("a JWT signing key must be at least 32 bytes".into());
         }
+        let ticket_key = match ticket_key {
+            Some(k) if k.len() < 32 => return Err("a ticket key must be at least 32 bytes".into()),
+            Some(k) => k.into_bytes(),
+            None => crate::tickets::derived_key(secret.as_bytes()),
+        };
         Ok(Self {
             kid,
             secret: secret.into_bytes(),
+            ticket_key,
         })
     }
 }
@@ -93,6 +106,8 @@ enum KeySource {
 struct Keys {
     signing: SigningKey,
     verifying: HashMap<String, DecodingKey>,
+    /// Ticket keys that verify codes: the current one first.
+    ticket_keys: Vec<Vec<u8>>,
     fetched: std::time::Instant,
 }
 
@@ -267,6 +282,25 @@ impl TokenService {
         )
     }
 
+    /// The code a door scans for ticket `at` (see `tickets`).
+    pub async fn ticket_code(&self, at: &evently_core::TicketRef) -> Result<String, ApiError> {
+        let keys = self.keys(false).await?;
+        Ok(crate::tickets::sign(&keys.signing.ticket_key, at))
+    }
+
+    /// The ticket a code names, if the code is ours (signed by the current
+    /// or the previous ticket key); None for anything forged or garbled.
+    pub async fn read_ticket_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<evently_core::TicketRef>, ApiError> {
+        let keys = self.keys(false).await?;
+        Ok(keys
+            .ticket_keys
+            .iter()
+            .find_map(|k| crate::tickets::verify(k, code)))
+    }
+
     pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid = || ApiError::Unauthorized("the access token is not valid".into());
         let kid = jsonwebtoken::decode_header(token)
@@ -315,9 +349,17 @@ fn keys_of(signing: SigningKey, previous: Option<SigningKey>) -> Keys {
     for k in previous.iter().chain(std::iter::once(&signing)) {
         verifying.insert(k.kid.clone(), DecodingKey::from_secret(&k.secret));
     }
+    let mut ticket_keys = vec![signing.ticket_key.clone()];
+    ticket_keys.extend(
+        previous
+            .iter()
+            .map(|k| k.ticket_key.clone())
+            .filter(|k| *k != signing.ticket_key),
+    );
     Keys {
         signing,
         verifying,
+        ticket_keys,
         fetched: std::time::Instant::now(),
     }
 }

@@ -12,6 +12,7 @@ pub mod request;
 pub mod response;
 pub mod runtime;
 pub mod throttle;
+pub mod tickets;
 pub mod views;
 
 pub use app::{App, Config};

@@ -450,6 +450,7 @@ impl Store {
         for b in &bookings {
             bump(Counter::Bookings, 1);
             bump(Counter::SalesCents, b.total_price.cents());
+            bump(Counter::CheckedIn, b.checked_in.len() as i64);
             if b.status == evently_core::BookingStatus::Cancelled {
                 bump(Counter::Cancellations, 1);
                 bump(

@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::{attr_s, keys, Store, StoreError};
 
-/// Where the next page starts: the sort key and id of the last event
-/// returned. Opaque to clients (base64url of JSON).
+/// Where the next page starts: the index sort key and id of the last
+/// item returned (an event of the catalog, a booking of an event's
+/// attendee list). Opaque to clients (base64url of JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
-    sk: String,
-    id: String,
+    pub(crate) sk: String,
+    pub(crate) id: String,
 }
 
 impl Cursor {

@@ -138,6 +138,12 @@ pub fn user_bookings(user_id: &str) -> String {
     format!("USER#{user_id}#BOOKINGS")
 }
 
+/// A user who may check people in at an event's door (and read its
+/// attendees).
+pub fn event_staff(event_id: &str, user_id: &str) -> (String, String) {
+    (format!("EVENT#{event_id}#STAFF"), format!("USER#{user_id}"))
+}
+
 pub fn event_bookings(event_id: &str) -> String {
     format!("EVENT#{event_id}#BOOKINGS")
 }

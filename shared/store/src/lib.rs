@@ -5,6 +5,7 @@
 mod analytics;
 mod bookings;
 mod catalog;
+mod doors;
 mod error;
 mod holds;
 mod idempotency;
@@ -30,6 +31,7 @@ use aws_sdk_dynamodb::Client;
 pub use analytics::{Applicable, EventCounters, LiveHolds, Recount};
 pub use bookings::{CancelOutcome, ConfirmError};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
+pub use doors::{CheckIn, StaffMember};
 pub use error::{is_transient, StoreError};
 pub use holds::HoldError;
 pub use idempotency::{Answer, Begin, Claim};
