@@ -17,6 +17,7 @@ Usage: server.py --port PORT [--host 127.0.0.1]
   default.
 """
 import argparse
+import base64
 import datetime
 import email
 import email.policy
@@ -66,10 +67,24 @@ def sent_messages() -> list:
                 parsed = email.message_from_string(m.raw_data, policy=email.policy.default)
                 html = parsed.get_body(preferencelist=("html",))
                 text = parsed.get_body(preferencelist=("plain",))
+                html = html.get_content() if html else None
+                # Inline pictures (multipart/related, `cid:` in the HTML): shown
+                # in the mailbox as data: URIs, which its page can display.
+                images = [p for p in parsed.walk()
+                          if p.get_content_maintype() == "image" and p["Content-ID"]]
+                for part in images:
+                    cid = str(part["Content-ID"]).strip("<>")
+                    data = base64.b64encode(part.get_content()).decode()
+                    if html:
+                        html = html.replace("cid:" + cid,
+                                            "data:%s;base64,%s" % (part.get_content_type(), data))
                 out.append({"id": m.id, "source": m.source, "subject": str(parsed["subject"] or ""),
                             "sent_at": SENT_AT.get(m.id),
-                            "html": html.get_content() if html else None,
+                            "html": html,
                             "text": text.get_content() if text else None,
+                            "images": [{"cid": str(p["Content-ID"]).strip("<>"),
+                                        "type": p.get_content_type(),
+                                        "bytes": len(p.get_content())} for p in images],
                             "to": list(m.destinations), "region": region})
             elif hasattr(m, "body"):
                 out.append({"id": m.id, "source": m.source, "subject": m.subject,

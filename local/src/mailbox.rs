@@ -25,6 +25,7 @@ pub async fn messages(endpoint: &str) -> Result<Vec<Value>, String> {
                 "subject": m["subject"],
                 "html": m["html"],
                 "text": m["text"],
+                "images": m["images"],
                 "sent_at": m["sent_at"],
             })
         })

@@ -212,15 +212,25 @@ async fn records_the_filters_drop_never_reach_the_stream_functions() {
             analytics.keys().iter().any(|(_, sk)| sk == "BOOKING")
         })
         .await;
-    // The waitlist function saw the two seats released to the waitlist and
-    // the refund the cancellation recorded, and nothing else: not the
-    // holds, bookings, entries, seats taken, or the refund record's
-    // deletion once paid.
+    // The waitlist function saw the two seats released to the waitlist,
+    // the refund the cancellation recorded and the booking's two emails
+    // (confirmation, cancellation), and nothing else: not the holds,
+    // bookings, entries, seats taken, the offer's email (the worker sends
+    // it itself) or the refund record's deletion once paid.
     let seen = waitlist.keys();
     assert!(!seen.is_empty());
+    let booking_email =
+        |sk: &str| sk.contains("#booking_confirmed-") || sk.contains("#booking_cancelled-");
     assert!(
-        seen.iter()
-            .all(|(_, sk)| sk == "SEAT#A-1-1" || sk == "SEAT#A-1-2" || sk == "REFUND"),
+        seen.iter().all(|(_, sk)| sk == "SEAT#A-1-1"
+            || sk == "SEAT#A-1-2"
+            || sk == "REFUND"
+            || booking_email(sk)),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|(_, sk)| booking_email(sk)).count(),
+        2,
         "{seen:?}"
     );
     assert_eq!(

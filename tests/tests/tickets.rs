@@ -292,3 +292,91 @@ async fn doors_scanning_the_same_tickets_at_once_let_each_in_exactly_once() {
         );
     }
 }
+
+/// The mailbox's emails to `email` whose subject starts with `subject`.
+async fn mails(stack: &Stack, email: &str, subject: &str) -> Vec<Value> {
+    stack
+        .mailbox()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["to"][0] == email
+                && m["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(subject))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_booking_is_confirmed_by_email_with_its_qr_tickets_and_a_cancellation_with_the_refund() {
+    let stack = Stack::start_live(None).await;
+    let (org_id, _) = stack.organizer("Org").await;
+    let event = stack.event_with(&org_id, 1, 4, "40.00", "USD").await;
+    let (ada_id, ada) = stack.customer("Ada").await;
+    let email = email_of(&stack, &ada_id).await;
+    let booking = book(&stack, &ada, &event.id, &["A-1-1", "A-1-2"]).await;
+    let codes: Vec<String> = tickets(&stack, &ada, &booking)
+        .await
+        .iter()
+        .map(code)
+        .collect();
+
+    let confirmation = stack
+        .eventually_some("the confirmation email", 20, || async {
+            mails(&stack, &email, "Your tickets for")
+                .await
+                .into_iter()
+                .next()
+        })
+        .await;
+    let text = confirmation["text"].as_str().expect("text");
+    let html = confirmation["html"].as_str().expect("html");
+    for needle in [event.name.as_str(), "A-1-1", "A-1-2", "80.00 USD", &booking] {
+        assert!(
+            text.contains(needle) && html.contains(needle),
+            "{needle} missing: {text}"
+        );
+    }
+    // Each ticket's code, and its QR picture inline (a PNG per ticket, which
+    // the mailbox shows in place of the `cid:` reference).
+    for c in &codes {
+        assert!(text.contains(c.as_str()), "{c} missing: {text}");
+    }
+    let images = confirmation["images"].as_array().expect("images");
+    assert_eq!(images.len(), 2, "{confirmation}");
+    assert!(images
+        .iter()
+        .all(|i| i["type"] == "image/png" && i["bytes"].as_u64() > Some(100)));
+    assert_eq!(html.matches("data:image/png;base64,").count(), 2);
+    assert!(
+        html.contains(&format!("/api/v1/bookings/{booking}/tickets")),
+        "manage link"
+    );
+
+    let (status, _) = stack
+        .delete_as(&ada, &format!("/api/v1/bookings/{booking}/cancel"))
+        .await;
+    assert_eq!(status, 200);
+    let cancellation = stack
+        .eventually_some("the cancellation email", 20, || async {
+            mails(&stack, &email, "Booking cancelled")
+                .await
+                .into_iter()
+                .next()
+        })
+        .await;
+    assert!(
+        cancellation["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("refund 80.00 USD")),
+        "{cancellation}"
+    );
+    assert!(cancellation["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("Refund: 80.00 USD")));
+    // One of each, however the stream and the sweeper met.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(mails(&stack, &email, "Your tickets for").await.len(), 1);
+    assert_eq!(mails(&stack, &email, "Booking cancelled").await.len(), 1);
+}

@@ -61,7 +61,19 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     // provider says, and the record stays until the refund went through.
     let owed = (refund.refund_amount.cents() > 0)
         .then(|| RefundDue::owed(&booking, refund.refund_amount, now));
-    match app.store.cancel_booking(&cancelled, owed.as_ref()).await? {
+    // The email with the refund, in the same transaction (sent from the
+    // stream by the waitlist worker).
+    let note = evently_core::Notification::about_booking(
+        evently_core::offer::kind::BOOKING_CANCELLED,
+        &cancelled,
+        now,
+        now + chrono::Duration::seconds(evently_http::tickets::EMAIL_GRACE_SECS),
+    );
+    match app
+        .store
+        .cancel_booking(&cancelled, owed.as_ref(), Some(&note))
+        .await?
+    {
         CancelOutcome::Cancelled => {}
         CancelOutcome::AlreadyCancelled => return Err(already_cancelled(app, &booking.id).await),
         CancelOutcome::EventClosed => return Err(event_cancelled()),

@@ -6,8 +6,9 @@
 //! requests to the table: the attempt's write (which reads the hold) and
 //! the booking transaction.
 
-use evently_core::Booking;
+use evently_core::offer::kind;
 use evently_core::HoldStatus;
+use evently_core::{Booking, Notification, TicketCode};
 use evently_http::idempotency::{used, Keyed};
 use evently_http::request::json_body;
 use evently_http::response::created;
@@ -56,9 +57,31 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         request_hash: k.fingerprint(),
         body: &answer,
     });
+    // The confirmation email goes into the booking's transaction, with its
+    // tickets' codes signed here (where the key is); the stream hands it to
+    // the worker, which draws the QR codes and sends it.
+    let signer = app.tokens.ticket_signer().await?;
+    let now = app.clock.now();
+    let note_for = move |b: &Booking| {
+        let mut note = Notification::about_booking(
+            kind::BOOKING_CONFIRMED,
+            b,
+            now,
+            now + chrono::Duration::seconds(evently_http::tickets::EMAIL_GRACE_SECS),
+        );
+        note.tickets = b
+            .tickets()
+            .iter()
+            .map(|t| TicketCode {
+                seat_id: t.seat_id.to_string(),
+                code: signer.sign(&t.at),
+            })
+            .collect();
+        note
+    };
     let booking = app
         .cashier()
-        .pay_for_hold(hold_id, &claims.sub, token, keyed.as_ref())
+        .pay_for_hold(hold_id, &claims.sub, token, keyed.as_ref(), Some(&note_for))
         .await;
     match booking {
         Ok(booking) => created(&view(&booking)),

@@ -2,13 +2,14 @@
 //! are grouped per release and sent as `SeatsReleased` messages; an event
 //! cancelled (or its cancellation requested again) becomes `EventCancelled`;
 //! a draft whose seating job was asked for another run becomes
-//! `SeatingRequested`; a refund recorded as owed becomes `RefundOwed`. A
-//! send that
+//! `SeatingRequested`; a refund recorded as owed becomes `RefundOwed`; a
+//! booking's confirmation or cancellation email becomes
+//! `DeliverNotification`. A send that
 //! fails reports the first stream record of its group as the batch item
 //! failure, so Lambda retries from there (and bisects, per template.yaml).
 
 use evently_notify::Queue;
-use evently_waitlist::stream::{cancellations, refunds, released, seatings, Change};
+use evently_waitlist::stream::{cancellations, deliveries, refunds, released, seatings, Change};
 use evently_waitlist::WaitlistMessage;
 use serde_json::{json, Value};
 
@@ -43,6 +44,11 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
             refunds(&changes)
                 .into_iter()
                 .map(|(i, m)| (i, WaitlistMessage::Refund(m))),
+        )
+        .chain(
+            deliveries(&changes)
+                .into_iter()
+                .map(|(i, m)| (i, WaitlistMessage::Deliver(m))),
         )
         .collect();
     messages.sort_by_key(|(i, _)| *i);

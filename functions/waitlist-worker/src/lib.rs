@@ -2,7 +2,8 @@
 //! (real holds for the first matching entries) and their emails;
 //! `EventCancelled` messages → a run of the event's cancellation job;
 //! `SeatingRequested` → a run of a draft's seating job; `RefundOwed` →
-//! the refund a cancellation recorded, paid (or left for the sweeper). Each
+//! the refund a cancellation recorded, paid (or left for the sweeper);
+//! `DeliverNotification` → a booking's email sent. Each
 //! message that fails is reported on its own (`batchItemFailures`), so a
 //! poison message is retried alone and then lands in the dead-letter queue
 //! while the rest are served.
@@ -66,6 +67,9 @@ pub async fn process(
                 WaitlistMessage::Seating(s) => {
                     engine.seat_event(&s.event_seating, job_stop()).await
                 }
+                WaitlistMessage::Deliver(d) => engine.deliver_stored(d).await.map(|status| {
+                    tracing::info!(message = %id, notification = %d.deliver, ?status, "email handled");
+                }),
                 WaitlistMessage::Refund(r) => engine.refund(&r.refund_owed).await.map(|paid| {
                     tracing::info!(message = %id, booking = %r.refund_owed, paid, "refund owed handled");
                 }),

@@ -3,6 +3,7 @@
 //! policies, and the clock every time-dependent rule reads.
 
 pub mod admin;
+pub mod best;
 pub mod booking;
 pub mod clock;
 pub mod crash;
@@ -27,7 +28,7 @@ pub use event::{Event, EventSection, EventStatus, Seating, VenueRef};
 pub use hold::{Hold, HoldStatus};
 pub use ids::{new_id, SeatId};
 pub use money::Money;
-pub use offer::{Notification, NotificationStatus, Offer, OfferRef, OfferStatus};
+pub use offer::{Notification, NotificationStatus, Offer, OfferRef, OfferStatus, TicketCode};
 pub use payment::{
     AttemptStatus, Ledger, NotConfigured, PaymentAttempt, PaymentError, PaymentProvider,
     SimulatedPayments,

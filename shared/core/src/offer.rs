@@ -71,9 +71,22 @@ pub struct Notification {
     /// The event it is about (kinds `event_cancelled`, `waitlist_closed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
-    /// The booking it is about (kind `event_cancelled`).
+    /// The booking it is about (kinds `event_cancelled`,
+    /// `booking_confirmed`, `booking_cancelled`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
+    /// The booking's tickets with their signed codes (kind
+    /// `booking_confirmed`): signed where the key is (the confirming
+    /// function), drawn as QR pictures where the email is composed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<TicketCode>,
+}
+
+/// A ticket's seat and the code its QR picture holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCode {
+    pub seat_id: String,
+    pub code: String,
 }
 
 impl Notification {
@@ -102,7 +115,29 @@ impl Notification {
             claim_token: String::new(),
             event_id: None,
             booking_id: None,
+            tickets: Vec::new(),
         }
+    }
+
+    /// The email about a booking (`booking_confirmed` or
+    /// `booking_cancelled`), written with the booking's change; its id is
+    /// the booking's, so a change written twice cannot email twice.
+    pub fn about_booking(
+        kind: &str,
+        booking: &crate::Booking,
+        now: DateTime<Utc>,
+        first_attempt_at: DateTime<Utc>,
+    ) -> Self {
+        let mut note = Self::pending(
+            format!("{kind}-{}", booking.id),
+            &booking.user_id,
+            kind,
+            now,
+            first_attempt_at,
+        );
+        note.event_id = Some(booking.event_id.clone());
+        note.booking_id = Some(booking.id.clone());
+        note
     }
 }
 
@@ -114,6 +149,14 @@ pub mod kind {
     pub const EVENT_CANCELLED: &str = "event_cancelled";
     /// The event was cancelled while the user was on its waitlist.
     pub const WAITLIST_CLOSED: &str = "waitlist_closed";
+    /// A booking was paid for: its tickets.
+    pub const BOOKING_CONFIRMED: &str = "booking_confirmed";
+    /// Its owner cancelled a booking: the refund.
+    pub const BOOKING_CANCELLED: &str = "booking_cancelled";
+    /// Kinds written by a request (confirm, cancel) and handed to the
+    /// waitlist worker by the table's stream for sending (the others are
+    /// sent by the worker that writes them).
+    pub const FROM_STREAM: [&str; 2] = [BOOKING_CONFIRMED, BOOKING_CANCELLED];
 }
 
 /// Backoff before attempt `n + 1` after `n` failed attempts: 30 s, 60 s,

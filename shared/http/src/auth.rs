@@ -282,6 +282,13 @@ impl TokenService {
         )
     }
 
+    /// Signs ticket codes with the current ticket key, without awaiting
+    /// each (the keys are this container's copy).
+    pub async fn ticket_signer(&self) -> Result<crate::tickets::Signer, ApiError> {
+        let keys = self.keys(false).await?;
+        Ok(crate::tickets::Signer(keys.signing.ticket_key.clone()))
+    }
+
     /// The code a door scans for ticket `at` (see `tickets`).
     pub async fn ticket_code(&self, at: &evently_core::TicketRef) -> Result<String, ApiError> {
         let keys = self.keys(false).await?;

@@ -13,6 +13,11 @@ use crate::{ApiError, App};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// How long an email a request wrote (a booking's confirmation or
+/// cancellation) waits for the stream to bring it to the worker before the
+/// sweeper may send it instead.
+pub const EMAIL_GRACE_SECS: i64 = 60;
+
 /// Bytes of the MAC a code carries (hex: twice as many characters).
 const MAC_BYTES: usize = 10;
 
@@ -30,6 +35,15 @@ fn mac_hex(key: &[u8], at: &TicketRef) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The current ticket key, to sign codes with (`TokenService::ticket_signer`).
+pub struct Signer(pub(crate) Vec<u8>);
+
+impl Signer {
+    pub fn sign(&self, at: &TicketRef) -> String {
+        sign(&self.0, at)
+    }
 }
 
 pub fn sign(key: &[u8], at: &TicketRef) -> String {

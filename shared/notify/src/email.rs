@@ -21,6 +21,49 @@ pub struct Rendered {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Pictures the HTML shows by `cid:` (sent as multipart/related parts,
+    /// which common mail clients display inline; SVG and `data:` URIs are
+    /// not shown by most).
+    pub inline: Vec<InlineImage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineImage {
+    /// The Content-ID the HTML refers to (`cid:<id>`).
+    pub cid: String,
+    pub content_type: &'static str,
+    pub data: Vec<u8>,
+}
+
+/// A ticket in a confirmation email: its seat, its code, and the
+/// Content-ID of its QR picture.
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketLine {
+    pub seat_id: String,
+    pub code: String,
+    pub cid: String,
+}
+
+/// What a booking's confirmation or cancellation email says.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingEmail {
+    pub name: String,
+    pub event_name: String,
+    pub starts_at: String,
+    pub venue: String,
+    pub section: String,
+    pub seats: Vec<String>,
+    pub booking_id: String,
+    pub total_price: String,
+    pub currency: String,
+    pub manage_url: String,
+    /// Confirmation: the tickets (none when the codes were not signed:
+    /// the email then links to them).
+    pub tickets: Vec<TicketLine>,
+    /// Cancellation: the fee kept and the refund.
+    pub fee: String,
+    pub refund: String,
+    pub refund_owed: bool,
 }
 
 fn environment() -> Environment<'static> {
@@ -45,6 +88,22 @@ fn environment() -> Environment<'static> {
             "event_cancelled.txt",
             include_str!("../templates/event_cancelled.txt"),
         ),
+        (
+            "booking_confirmed.html",
+            include_str!("../templates/booking_confirmed.html"),
+        ),
+        (
+            "booking_confirmed.txt",
+            include_str!("../templates/booking_confirmed.txt"),
+        ),
+        (
+            "booking_cancelled.html",
+            include_str!("../templates/booking_cancelled.html"),
+        ),
+        (
+            "booking_cancelled.txt",
+            include_str!("../templates/booking_cancelled.txt"),
+        ),
     ];
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
@@ -66,6 +125,7 @@ pub fn render_offer(email: &OfferEmail) -> Result<Rendered, minijinja::Error> {
         html: env.get_template("offer.html")?.render(&ctx)?,
         text: env.get_template("offer.txt")?.render(&ctx)?,
         subject,
+        inline: Vec::new(),
     })
 }
 
@@ -99,6 +159,51 @@ pub fn render_cancellation(email: &CancellationEmail) -> Result<Rendered, miniji
         html: env.get_template("event_cancelled.html")?.render(&ctx)?,
         text: env.get_template("event_cancelled.txt")?.render(&ctx)?,
         subject,
+        inline: Vec::new(),
+    })
+}
+
+/// The confirmation: event, date, venue, seats, total, and each ticket's
+/// QR code as an inline PNG.
+pub fn render_booking_confirmed(email: &BookingEmail) -> Result<Rendered, minijinja::Error> {
+    let env = environment();
+    let subject = format!("Your tickets for {}", email.event_name);
+    let ctx =
+        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
+    let inline = email
+        .tickets
+        .iter()
+        .filter_map(|t| {
+            let data = crate::qr::png(&t.code)?;
+            Some(InlineImage {
+                cid: t.cid.clone(),
+                content_type: "image/png",
+                data,
+            })
+        })
+        .collect();
+    Ok(Rendered {
+        html: env.get_template("booking_confirmed.html")?.render(&ctx)?,
+        text: env.get_template("booking_confirmed.txt")?.render(&ctx)?,
+        subject,
+        inline,
+    })
+}
+
+/// The customer's own cancellation: what was paid, the fee, the refund.
+pub fn render_booking_cancelled(email: &BookingEmail) -> Result<Rendered, minijinja::Error> {
+    let env = environment();
+    let subject = format!(
+        "Booking cancelled: {} — refund {} {}",
+        email.event_name, email.refund, email.currency
+    );
+    let ctx =
+        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
+    Ok(Rendered {
+        html: env.get_template("booking_cancelled.html")?.render(&ctx)?,
+        text: env.get_template("booking_cancelled.txt")?.render(&ctx)?,
+        subject,
+        inline: Vec::new(),
     })
 }
 
@@ -175,7 +280,21 @@ impl Mailer {
         match result {
             Ok(out) => Ok(out.message_id().to_owned()),
             Err(e) => {
-                let text = aws_sdk_ses::error::DisplayErrorContext(&e).to_string();
+                // What SES said, briefly: this is stored on the notification
+                // (and shown to its user), so not the whole HTTP exchange
+                // the SDK's error context carries.
+                let text = match e.as_service_error() {
+                    Some(se) => format!(
+                        "{}: {}",
+                        aws_sdk_ses::error::ProvideErrorMetadata::code(se).unwrap_or("SES error"),
+                        aws_sdk_ses::error::ProvideErrorMetadata::message(se).unwrap_or_default()
+                    ),
+                    None => aws_sdk_ses::error::DisplayErrorContext(&e)
+                        .to_string()
+                        .chars()
+                        .take(300)
+                        .collect(),
+                };
                 match e.as_service_error() {
                     Some(se)
                         if se.is_message_rejected()
@@ -190,12 +309,13 @@ impl Mailer {
     }
 }
 
-/// A multipart/alternative message: text first, HTML preferred.
+/// A multipart/alternative message (text first, HTML preferred), inside a
+/// multipart/related one with the HTML's pictures when it has any.
 fn mime(from: &str, to: &str, mail: &Rendered) -> Vec<u8> {
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine;
-    let wrap = |s: &str| {
-        let encoded = STANDARD.encode(s.as_bytes());
+    let wrap = |bytes: &[u8]| {
+        let encoded = STANDARD.encode(bytes);
         encoded
             .as_bytes()
             .chunks(76)
@@ -203,7 +323,11 @@ fn mime(from: &str, to: &str, mail: &Rendered) -> Vec<u8> {
             .collect::<Vec<_>>()
             .join("\r\n")
     };
-    let boundary = format!("evently-{:016x}", rand_boundary(mail));
+    // Neither boundary is a prefix of the other (a lax parser would take
+    // one for the other).
+    let base = format!("evently-{:016x}", rand_boundary(mail));
+    let boundary = format!("{base}-a");
+    let related = format!("{base}-r");
     let mut out = String::new();
     out.push_str(&format!("From: {from}\r\nTo: {to}\r\n"));
     out.push_str(&format!(
@@ -211,6 +335,11 @@ fn mime(from: &str, to: &str, mail: &Rendered) -> Vec<u8> {
         STANDARD.encode(mail.subject.as_bytes())
     ));
     out.push_str("MIME-Version: 1.0\r\n");
+    if !mail.inline.is_empty() {
+        out.push_str(&format!(
+            "Content-Type: multipart/related; boundary=\"{related}\"; type=\"multipart/alternative\"\r\n\r\n--{related}\r\n"
+        ));
+    }
     out.push_str(&format!(
         "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
     ));
@@ -219,10 +348,22 @@ fn mime(from: &str, to: &str, mail: &Rendered) -> Vec<u8> {
             "--{boundary}\r\nContent-Type: {kind}; charset=UTF-8\r\n"
         ));
         out.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
-        out.push_str(&wrap(body));
+        out.push_str(&wrap(body.as_bytes()));
         out.push_str("\r\n");
     }
     out.push_str(&format!("--{boundary}--\r\n"));
+    if !mail.inline.is_empty() {
+        for image in &mail.inline {
+            out.push_str(&format!(
+                "--{related}\r\nContent-Type: {}\r\nContent-Transfer-Encoding: base64\r\n\
+                 Content-ID: <{}>\r\nContent-Disposition: inline; filename=\"{}.png\"\r\n\r\n",
+                image.content_type, image.cid, image.cid
+            ));
+            out.push_str(&wrap(&image.data));
+            out.push_str("\r\n");
+        }
+        out.push_str(&format!("--{related}--\r\n"));
+    }
     out.into_bytes()
 }
 
@@ -275,6 +416,51 @@ mod tests {
             raw.contains("multipart/alternative")
                 && raw.contains("text/plain")
                 && raw.contains("text/html")
+        );
+        assert!(raw.lines().all(|l| l.len() <= 998), "SMTP line limit");
+    }
+
+    #[test]
+    fn a_confirmation_carries_each_tickets_qr_inline_and_the_booking() {
+        let mail = render_booking_confirmed(&BookingEmail {
+            name: "Ada".into(),
+            event_name: "Evently Demo Night".into(),
+            starts_at: "Friday 25 December 2026, 19:00 UTC".into(),
+            venue: "Evently Studio, Berlin".into(),
+            section: "Section A".into(),
+            seats: vec!["A-1-1".into(), "A-1-2".into()],
+            booking_id: "B1".into(),
+            total_price: "240.00".into(),
+            currency: "USD".into(),
+            manage_url: "http://127.0.0.1:3000/api/v1/bookings/B1/tickets".into(),
+            tickets: ["A-1-1", "A-1-2"]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| TicketLine {
+                    seat_id: (*s).into(),
+                    code: format!("B1-{}-0123456789abcdef0123", i + 1),
+                    cid: format!("ticket-{}@evently", i + 1),
+                })
+                .collect(),
+            fee: "0.00".into(),
+            refund: "0.00".into(),
+            refund_owed: false,
+        })
+        .expect("renders");
+        assert_eq!(mail.inline.len(), 2);
+        for needle in [
+            "cid:ticket-1@evently",
+            "cid:ticket-2@evently",
+            "240.00 USD",
+            "/bookings/B1/tickets",
+        ] {
+            assert!(mail.html.contains(needle), "{needle}");
+        }
+        assert!(mail.text.contains("B1-2-0123456789abcdef0123"));
+        let raw =
+            String::from_utf8(mime("a@evently.test", "ada@example.com", &mail)).expect("ascii");
+        assert!(
+            raw.contains("multipart/related") && raw.contains("Content-ID: <ticket-2@evently>")
         );
         assert!(raw.lines().all(|l| l.len() <= 998), "SMTP line limit");
     }

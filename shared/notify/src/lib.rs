@@ -6,11 +6,14 @@ mod bus;
 mod email;
 mod queue;
 
+pub mod qr;
+
 pub use aws_sdk_eventbridge::Client as EventBridgeClient;
 pub use aws_sdk_sqs::Client as SqsClient;
 pub use bus::{Bus, BusError};
 pub use email::{
-    render_cancellation, render_offer, ses_client, CancellationEmail, Mailer, OfferEmail, Rendered,
-    SendError,
+    render_booking_cancelled, render_booking_confirmed, render_cancellation, render_offer,
+    ses_client, BookingEmail, CancellationEmail, InlineImage, Mailer, OfferEmail, Rendered,
+    SendError, TicketLine,
 };
 pub use queue::{Queue, QueueError};

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use evently_core::offer::retry_delay_secs;
 use evently_core::{
-    AttemptStatus, Booking, Clock, CrashPoints, Hold, HoldStatus, PaymentAttempt, PaymentError,
-    PaymentProvider, RefundDue,
+    AttemptStatus, Booking, Clock, CrashPoints, Hold, HoldStatus, Notification, PaymentAttempt,
+    PaymentError, PaymentProvider, RefundDue,
 };
-use evently_store::{Answer, ConfirmError, Store, StoreError};
+use evently_store::{Alongside, Answer, ConfirmError, Store, StoreError};
 
 /// The provider `PAYMENT_PROVIDER` names: `simulator` (test card tokens;
 /// the local stack and tests) or nothing, which refuses every charge and
@@ -101,6 +101,10 @@ pub struct Keyed<'a> {
     pub body: &'a (dyn Fn(&Booking) -> String + Send + Sync),
 }
 
+/// The email a booking made by a confirm request sends (written in the
+/// booking's transaction).
+pub type NoteFor<'a> = &'a (dyn Fn(&Booking) -> Notification + Send + Sync);
+
 impl Keyed<'_> {
     fn answer(&self, booking: &Booking) -> Answer<'_> {
         Answer {
@@ -126,6 +130,7 @@ impl Payments {
         user_id: &str,
         card_token: &str,
         keyed: Option<&Keyed<'_>>,
+        note_for: Option<NoteFor<'_>>,
     ) -> Result<Booking, PayError> {
         let now = self.clock.now();
         let draft = PaymentAttempt {
@@ -195,10 +200,21 @@ impl Payments {
         self.crash.hit("confirm.after_charge");
         let booking = Booking::from_hold(&hold, &payment_id, now);
         let answer = keyed.map(|k| k.answer(&booking));
+        let note = note_for.map(|f| f(&booking));
         let last_open = begun.open <= 1;
         match self
             .store
-            .confirm_hold(&hold, &booking, &attempt, now, last_open, answer.as_ref())
+            .confirm_hold(
+                &hold,
+                &booking,
+                &attempt,
+                now,
+                last_open,
+                Alongside {
+                    answer: answer.as_ref(),
+                    note: note.as_ref(),
+                },
+            )
             .await
         {
             Ok(()) => {
@@ -387,9 +403,27 @@ impl Payments {
                 let booking = Booking::from_hold(&hold, &payment_id, now);
                 // Another open attempt may remain: the index entry stays,
                 // and the next sweep takes the hold out once none is open.
+                // Its email has no ticket codes (the key to sign them is
+                // the API's): it links to the tickets instead.
+                let note = Notification::about_booking(
+                    evently_core::offer::kind::BOOKING_CONFIRMED,
+                    &booking,
+                    now,
+                    now + Duration::seconds(60),
+                );
                 match self
                     .store
-                    .confirm_hold(&hold, &booking, attempt, now, false, None)
+                    .confirm_hold(
+                        &hold,
+                        &booking,
+                        attempt,
+                        now,
+                        false,
+                        Alongside {
+                            answer: None,
+                            note: Some(&note),
+                        },
+                    )
                     .await
                 {
                     Ok(()) => {

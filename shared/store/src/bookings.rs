@@ -18,6 +18,14 @@ use crate::idempotency::{recorded_answer, Answer, IDEMPOTENCY_WINDOW_SECS};
 use crate::tx::{build_err, commit, failure, n, old_item, s, TxError};
 use crate::{attr_n, attr_s, keys, Store, StoreError};
 
+/// What a booking's transaction records beside the booking: the request's
+/// Idempotency-Key answer and the email that announces it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Alongside<'a> {
+    pub answer: Option<&'a Answer<'a>>,
+    pub note: Option<&'a Notification>,
+}
+
 /// Where a confirm transaction's items of interest are.
 struct Positions {
     hold: usize,
@@ -101,10 +109,12 @@ impl Store {
         attempt: &PaymentAttempt,
         now: DateTime<Utc>,
         mut last_open: bool,
-        answer: Option<&Answer<'_>>,
+        with: Alongside<'_>,
     ) -> Result<(), ConfirmError> {
+        let Alongside { answer, note } = with;
         loop {
-            let (req, at) = self.confirm_tx(hold, booking, attempt, now, last_open, answer)?;
+            let (req, at) =
+                self.confirm_tx(hold, booking, attempt, now, last_open, answer, note)?;
             let reasons = match commit(req).await {
                 Ok(()) => return Ok(()),
                 Err(TxError::Store(e)) => return Err(e.into()),
@@ -143,6 +153,7 @@ impl Store {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn confirm_tx(
         &self,
         hold: &Hold,
@@ -151,6 +162,7 @@ impl Store {
         now: DateTime<Utc>,
         last_open: bool,
         answer: Option<&Answer<'_>>,
+        note: Option<&Notification>,
     ) -> Result<(TransactWriteItemsFluentBuilder, Positions), StoreError> {
         let mut req = self.client.transact_write_items();
         for seat in &hold.seat_ids {
@@ -192,6 +204,11 @@ impl Store {
                 claim_token: Some(offer.claim_token.clone()),
             };
             items.extend(self.offer_taken_items(&offer.claim_token, &entry)?);
+        }
+        if let Some(note) = note {
+            // The confirmation email, sent from the stream (never lost,
+            // never for a booking that was not made).
+            items.push(crate::offers::notification_put(self, note)?);
         }
         if let Some(answer) = answer {
             at.answer = Some(at.hold + items.len());
@@ -240,17 +257,19 @@ impl Store {
     /// once the organizer has cancelled the event, whose job refunds in full.
     /// `refund`, when something is owed back, is recorded in the same
     /// transaction: the stream hands it to the waitlist worker, which pays
-    /// it, and the sweeper retries it until it goes through.
+    /// it, and the sweeper retries it until it goes through. So is `note`,
+    /// the email telling the customer (sent from the stream too).
     pub async fn cancel_booking(
         &self,
         cancelled: &Booking,
         refund: Option<&RefundDue>,
+        note: Option<&Notification>,
     ) -> Result<CancelOutcome, StoreError> {
         let event_id = &cancelled.event_id;
         if !self.waitlisted.knows(event_id) {
             let to = Release::Public { checked: true };
             match self
-                .cancel_booking_tx(cancelled, to, None, refund, true)
+                .cancel_booking_tx(cancelled, to, note, refund, true)
                 .await?
             {
                 Tx::Done(outcome) => return Ok(outcome),
@@ -258,7 +277,7 @@ impl Store {
             }
         }
         match self
-            .cancel_booking_tx(cancelled, Release::Waitlist, None, refund, true)
+            .cancel_booking_tx(cancelled, Release::Waitlist, note, refund, true)
             .await?
         {
             Tx::Done(outcome) => Ok(outcome),

@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
 pub use analytics::{Applicable, EventCounters, LiveHolds, Recount};
-pub use bookings::{CancelOutcome, ConfirmError};
+pub use bookings::{Alongside, CancelOutcome, ConfirmError};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use doors::{CheckIn, StaffMember};
 pub use error::{is_transient, StoreError};

@@ -347,6 +347,22 @@ impl Store {
         .await
     }
 
+    /// One notification, read strongly (its sender claims it next).
+    pub async fn get_notification(
+        &self,
+        user_id: &str,
+        created_at: DateTime<Utc>,
+        id: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        match self
+            .get_item(keys::notification(user_id, created_at, id))
+            .await?
+        {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
+            None => Ok(None),
+        }
+    }
+
     /// A user's notifications, newest first.
     pub async fn user_notifications(&self, user_id: &str) -> Result<Vec<Notification>, StoreError> {
         let query = self

@@ -25,7 +25,8 @@ use evently_core::{
     SeatId, WaitlistEntry,
 };
 use evently_notify::{
-    render_cancellation, render_offer, CancellationEmail, Mailer, OfferEmail, SendError,
+    render_booking_cancelled, render_booking_confirmed, render_cancellation, render_offer,
+    BookingEmail, CancellationEmail, Mailer, OfferEmail, SendError, TicketLine,
 };
 use evently_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,17 @@ pub enum WaitlistMessage {
     Cancelled(cancel::EventCancelled),
     Seating(SeatingRequested),
     Refund(RefundOwed),
+    Deliver(DeliverNotification),
+}
+
+/// The queue message asking to send an email a request wrote (a booking's
+/// confirmation or cancellation): where the notification is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverNotification {
+    pub deliver: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// The queue message asking to pay a refund recorded as owed (a booking
@@ -409,6 +421,72 @@ impl Engine {
         Ok(note.status)
     }
 
+    /// A booking's confirmation (with its tickets' QR codes) or its
+    /// cancellation by its owner (with the refund).
+    async fn compose_booking(
+        &self,
+        note: &Notification,
+        user: evently_core::User,
+    ) -> Result<Composed, EngineError> {
+        let booking_id = note.booking_id.clone().unwrap_or_default();
+        let booking = self
+            .store
+            .get_booking(&booking_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("booking {booking_id}")))?;
+        let event = self
+            .store
+            .get_event(&booking.event_id)
+            .await?
+            .ok_or_else(|| EngineError::Missing(format!("event {}", booking.event_id)))?;
+        let confirmed = note.kind == kind::BOOKING_CONFIRMED;
+        if confirmed && booking.status == evently_core::BookingStatus::Cancelled {
+            return Ok(Composed::Moot(
+                "the booking was cancelled before its confirmation went out".into(),
+            ));
+        }
+        let base = self.config.public_base_url.trim_end_matches('/');
+        let refund = booking.refund_amount.unwrap_or_default();
+        let email = BookingEmail {
+            name: user.name.clone(),
+            event_name: event.name.clone(),
+            starts_at: when(event.starts_at),
+            venue: format!("{}, {}", event.venue.name, event.venue.city),
+            section: event
+                .section(&booking.section_id)
+                .map_or(booking.section_id.clone(), |s| s.name.clone()),
+            seats: booking.seat_ids.iter().map(ToString::to_string).collect(),
+            booking_id: booking.id.clone(),
+            total_price: booking.total_price.to_string(),
+            currency: event.currency.clone(),
+            manage_url: format!("{base}/api/v1/bookings/{}/tickets", booking.id),
+            tickets: note
+                .tickets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TicketLine {
+                    seat_id: t.seat_id.clone(),
+                    code: t.code.clone(),
+                    cid: format!("ticket-{}@evently", i + 1),
+                })
+                .collect(),
+            fee: booking.cancellation_fee.unwrap_or_default().to_string(),
+            refund: refund.to_string(),
+            refund_owed: refund.cents() > 0,
+        };
+        let mail = if confirmed {
+            render_booking_confirmed(&email)
+        } else {
+            render_booking_cancelled(&email)
+        }
+        .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
+        Ok(Composed::Mail {
+            to: user.email,
+            mail,
+            offer: None,
+        })
+    }
+
     /// The email a notification sends, to whom, and the offer it announces.
     async fn compose(&self, note: &Notification) -> Result<Composed, EngineError> {
         let user = self
@@ -416,6 +494,9 @@ impl Engine {
             .get_user(&note.user_id)
             .await?
             .ok_or_else(|| EngineError::Missing(format!("user {}", note.user_id)))?;
+        if note.kind == kind::BOOKING_CONFIRMED || note.kind == kind::BOOKING_CANCELLED {
+            return self.compose_booking(note, user).await;
+        }
         if note.kind == kind::EVENT_CANCELLED || note.kind == kind::WAITLIST_CLOSED {
             let event_id = note.event_id.clone().unwrap_or_default();
             let event = self
@@ -498,6 +579,29 @@ impl Engine {
             mail,
             offer: Some(Box::new(offer)),
         })
+    }
+
+    /// Sends the notification the stream brought (`DeliverNotification`),
+    /// unless someone is sending it already (its attempt claimed and not
+    /// yet due again) or it was sent: a message delivered twice sends once.
+    pub async fn deliver_stored(
+        &self,
+        msg: &DeliverNotification,
+    ) -> Result<NotificationStatus, EngineError> {
+        let Some(note) = self
+            .store
+            .get_notification(&msg.user_id, msg.created_at, &msg.deliver)
+            .await?
+        else {
+            return Err(EngineError::Missing(format!(
+                "notification {}",
+                msg.deliver
+            )));
+        };
+        if note.attempts > 0 && note.next_attempt_at > self.clock.now() {
+            return Ok(note.status);
+        }
+        self.deliver(note).await
     }
 
     /// Pays the refund recorded as owed for `booking_id` (the stream's

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::cancel::EventCancelled;
 use crate::SeatsReleased;
-use crate::{RefundOwed, SeatingRequested};
+use crate::{DeliverNotification, RefundOwed, SeatingRequested};
 
 #[derive(Debug, Deserialize)]
 struct SeatImage {
@@ -159,6 +159,36 @@ pub fn refunds(changes: &[Change]) -> Vec<(usize, RefundOwed)> {
         .collect()
 }
 
+/// Emails a request wrote for the worker to send (a booking's
+/// confirmation or cancellation), when inserted. Returned with the index of
+/// their record.
+pub fn deliveries(changes: &[Change]) -> Vec<(usize, DeliverNotification)> {
+    changes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            if c.old.is_some() {
+                return None;
+            }
+            let new = c.new.as_ref()?;
+            let kind = new.get("kind")?.as_str()?;
+            if new.get("entity")?.as_str()? != "notification"
+                || !evently_core::offer::kind::FROM_STREAM.contains(&kind)
+            {
+                return None;
+            }
+            Some((
+                index,
+                DeliverNotification {
+                    deliver: new.get("id")?.as_str()?.to_owned(),
+                    user_id: new.get("user_id")?.as_str()?.to_owned(),
+                    created_at: new.get("created_at")?.as_str()?.parse().ok()?,
+                },
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +304,44 @@ mod tests {
                     refund_owed: "B1".into()
                 }
             )]
+        );
+    }
+
+    #[test]
+    fn a_bookings_email_asks_for_delivery_once_and_others_do_not() {
+        let note = |kind: &str| {
+            json!({"entity": "notification", "kind": kind, "id": format!("{kind}-B1"),
+                   "user_id": "U1", "created_at": "2026-12-02T20:00:00Z", "status": "pending"})
+        };
+        let changes = vec![
+            Change {
+                old: None,
+                new: Some(note("booking_confirmed")),
+            },
+            // Its rewrite after an attempt, and another kind of email.
+            Change {
+                old: Some(note("booking_confirmed")),
+                new: Some(note("booking_confirmed")),
+            },
+            Change {
+                old: None,
+                new: Some(note("waitlist_offer")),
+            },
+            Change {
+                old: None,
+                new: Some(note("booking_cancelled")),
+            },
+        ];
+        let got: Vec<(usize, String)> = deliveries(&changes)
+            .into_iter()
+            .map(|(i, d)| (i, d.deliver))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "booking_confirmed-B1".to_owned()),
+                (3, "booking_cancelled-B1".to_owned())
+            ]
         );
     }
 }
