@@ -113,20 +113,30 @@ fn environment() -> Environment<'static> {
     env
 }
 
-pub fn render_offer(email: &OfferEmail) -> Result<Rendered, minijinja::Error> {
+/// `<name>.html` and `<name>.txt` rendered with `email` and `subject`.
+fn render<T: Serialize>(
+    name: &str,
+    subject: String,
+    email: &T,
+    inline: Vec<InlineImage>,
+) -> Result<Rendered, minijinja::Error> {
     let env = environment();
+    let ctx =
+        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
+    Ok(Rendered {
+        html: env.get_template(&format!("{name}.html"))?.render(&ctx)?,
+        text: env.get_template(&format!("{name}.txt"))?.render(&ctx)?,
+        subject,
+        inline,
+    })
+}
+
+pub fn render_offer(email: &OfferEmail) -> Result<Rendered, minijinja::Error> {
     let subject = format!(
         "Your seats for {} are held until {}",
         email.event_name, email.expires_at
     );
-    let ctx =
-        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
-    Ok(Rendered {
-        html: env.get_template("offer.html")?.render(&ctx)?,
-        text: env.get_template("offer.txt")?.render(&ctx)?,
-        subject,
-        inline: Vec::new(),
-    })
+    render("offer", subject, email, Vec::new())
 }
 
 /// What an event-cancellation email says: to a booking holder (with the
@@ -145,7 +155,6 @@ pub struct CancellationEmail {
 }
 
 pub fn render_cancellation(email: &CancellationEmail) -> Result<Rendered, minijinja::Error> {
-    let env = environment();
     let subject = match email.booking_id {
         Some(_) => format!(
             "{} is cancelled: your booking is refunded in full",
@@ -153,23 +162,13 @@ pub fn render_cancellation(email: &CancellationEmail) -> Result<Rendered, miniji
         ),
         None => format!("{} is cancelled: the waitlist is closed", email.event_name),
     };
-    let ctx =
-        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
-    Ok(Rendered {
-        html: env.get_template("event_cancelled.html")?.render(&ctx)?,
-        text: env.get_template("event_cancelled.txt")?.render(&ctx)?,
-        subject,
-        inline: Vec::new(),
-    })
+    render("event_cancelled", subject, email, Vec::new())
 }
 
 /// The confirmation: event, date, venue, seats, total, and each ticket's
 /// QR code as an inline PNG.
 pub fn render_booking_confirmed(email: &BookingEmail) -> Result<Rendered, minijinja::Error> {
-    let env = environment();
     let subject = format!("Your tickets for {}", email.event_name);
-    let ctx =
-        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
     let inline = email
         .tickets
         .iter()
@@ -182,29 +181,16 @@ pub fn render_booking_confirmed(email: &BookingEmail) -> Result<Rendered, miniji
             })
         })
         .collect();
-    Ok(Rendered {
-        html: env.get_template("booking_confirmed.html")?.render(&ctx)?,
-        text: env.get_template("booking_confirmed.txt")?.render(&ctx)?,
-        subject,
-        inline,
-    })
+    render("booking_confirmed", subject, email, inline)
 }
 
 /// The customer's own cancellation: what was paid, the fee, the refund.
 pub fn render_booking_cancelled(email: &BookingEmail) -> Result<Rendered, minijinja::Error> {
-    let env = environment();
     let subject = format!(
         "Booking cancelled: {} — refund {} {}",
         email.event_name, email.refund, email.currency
     );
-    let ctx =
-        minijinja::context! { subject => &subject, ..minijinja::Value::from_serialize(email) };
-    Ok(Rendered {
-        html: env.get_template("booking_cancelled.html")?.render(&ctx)?,
-        text: env.get_template("booking_cancelled.txt")?.render(&ctx)?,
-        subject,
-        inline: Vec::new(),
-    })
+    render("booking_cancelled", subject, email, Vec::new())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -134,59 +134,53 @@ pub fn seatings(changes: &[Change]) -> Vec<(usize, SeatingRequested)> {
         .collect()
 }
 
+/// The new images of items of `entity` that were inserted (not rewritten,
+/// not removed), with the index of their record, mapped by `make`.
+fn inserted<T>(
+    changes: &[Change],
+    entity: &str,
+    make: impl Fn(&Value) -> Option<T>,
+) -> Vec<(usize, T)> {
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.old.is_none())
+        .filter_map(|(index, c)| {
+            let new = c.new.as_ref()?;
+            (new.get("entity")?.as_str()? == entity)
+                .then(|| make(new))
+                .flatten()
+                .map(|t| (index, t))
+        })
+        .collect()
+}
+
 /// Refunds recorded as owed (a cancellation's record, inserted; the
 /// sweeper's rescheduling of one rewrites it and is not a new debt): each
 /// asks the worker to pay it. Returned with the index of their record.
 pub fn refunds(changes: &[Change]) -> Vec<(usize, RefundOwed)> {
-    changes
-        .iter()
-        .enumerate()
-        .filter_map(|(index, c)| {
-            if c.old.is_some() {
-                return None;
-            }
-            let new = c.new.as_ref()?;
-            if new.get("entity")?.as_str()? != "refund_due" {
-                return None;
-            }
-            Some((
-                index,
-                RefundOwed {
-                    refund_owed: new.get("booking_id")?.as_str()?.to_owned(),
-                },
-            ))
+    inserted(changes, "refund_due", |new| {
+        Some(RefundOwed {
+            refund_owed: new.get("booking_id")?.as_str()?.to_owned(),
         })
-        .collect()
+    })
 }
 
 /// Emails a request wrote for the worker to send (a booking's
 /// confirmation or cancellation), when inserted. Returned with the index of
 /// their record.
 pub fn deliveries(changes: &[Change]) -> Vec<(usize, DeliverNotification)> {
-    changes
-        .iter()
-        .enumerate()
-        .filter_map(|(index, c)| {
-            if c.old.is_some() {
-                return None;
-            }
-            let new = c.new.as_ref()?;
-            let kind = new.get("kind")?.as_str()?;
-            if new.get("entity")?.as_str()? != "notification"
-                || !evently_core::offer::kind::FROM_STREAM.contains(&kind)
-            {
-                return None;
-            }
-            Some((
-                index,
-                DeliverNotification {
-                    deliver: new.get("id")?.as_str()?.to_owned(),
-                    user_id: new.get("user_id")?.as_str()?.to_owned(),
-                    created_at: new.get("created_at")?.as_str()?.parse().ok()?,
-                },
-            ))
+    inserted(changes, "notification", |new| {
+        let kind = new.get("kind")?.as_str()?;
+        if !evently_core::offer::kind::FROM_STREAM.contains(&kind) {
+            return None;
+        }
+        Some(DeliverNotification {
+            deliver: new.get("id")?.as_str()?.to_owned(),
+            user_id: new.get("user_id")?.as_str()?.to_owned(),
+            created_at: new.get("created_at")?.as_str()?.parse().ok()?,
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]
