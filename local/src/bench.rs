@@ -23,7 +23,7 @@ pub async fn user_with_token(
         .await?;
     let token = app
         .tokens
-        .issue(&user, app.clock.now(), 3600)
+        .issue(&user, 0, app.clock.now(), 3600)
         .await
         .map_err(|e| e.to_string())?;
     Ok((user.id, token))

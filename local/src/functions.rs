@@ -9,6 +9,12 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("auth-register", auth_register::handler as Handler),
         ("auth-login", auth_login::handler),
         ("auth-me", auth_me::handler),
+        ("auth-password", auth_password::handler),
+        ("auth-password-reset", auth_password_reset::handler),
+        (
+            "auth-password-reset-confirm",
+            auth_password_reset_confirm::handler,
+        ),
         ("events-list", events_list::handler),
         ("events-get", events_get::handler),
         ("venue-layout", venue_layout::handler),

@@ -569,7 +569,7 @@ impl Stack {
         let token = self
             .app
             .tokens
-            .issue(&user, self.app.clock.now(), 3600)
+            .issue(&user, 0, self.app.clock.now(), 3600)
             .await
             .expect("token");
         (user.id, token)

@@ -419,7 +419,7 @@ async fn rotating_the_signing_key_in_secrets_manager_logs_nobody_out() {
     let now = chrono::Utc::now();
     // A container that started before the rotation, and its token.
     let old = service();
-    let before = old.issue(&user, now, 3600).await.expect("issue");
+    let before = old.issue(&user, 0, now, 3600).await.expect("issue");
     assert_eq!(
         jsonwebtoken::decode_header(&before)
             .expect("header")
@@ -436,7 +436,7 @@ async fn rotating_the_signing_key_in_secrets_manager_logs_nobody_out() {
         .expect("rotate");
     // A container started after it signs with the new key ...
     let new = service();
-    let after = new.issue(&user, now, 3600).await.expect("issue");
+    let after = new.issue(&user, 0, now, 3600).await.expect("issue");
     assert_eq!(
         jsonwebtoken::decode_header(&after)
             .expect("header")

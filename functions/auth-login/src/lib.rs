@@ -37,8 +37,8 @@ async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         _ => None,
     };
     match account {
-        Some((user, hash)) if verify_password(&creds.password, &hash) => {
-            ok(&Session::issue(app, user).await?)
+        Some(account) if verify_password(&creds.password, &account.password_hash) => {
+            ok(&Session::issue(app, account.user, account.token_version).await?)
         }
         other => {
             if other.is_none() {

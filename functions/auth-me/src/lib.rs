@@ -9,7 +9,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn me(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     match app.store.get_user(&claims.sub).await? {
         Some(user) => ok(&json!({ "user": user })),
         None => Err(ApiError::Unauthorized(

@@ -101,9 +101,9 @@ async fn log_in(
     password: &str,
 ) -> Result<Option<Response<Body>>, ApiError> {
     match app.store.find_login(email).await? {
-        Some((user, hash)) if verify_password(password, &hash) => {
-            Ok(Some(created(&Session::issue(app, user).await?)?))
-        }
+        Some(account) if verify_password(password, &account.password_hash) => Ok(Some(created(
+            &Session::issue(app, account.user, account.token_version).await?,
+        )?)),
         _ => Ok(None),
     }
 }
@@ -125,7 +125,7 @@ async fn create(
     let hash = hash_password(&body.password)?;
     let now = evently_core::clock::rfc3339(app.clock.now());
     match app.store.create_user(&user, &hash, &now).await {
-        Ok(()) => created(&Session::issue(app, user).await?),
+        Ok(()) => created(&Session::issue(app, user, 0).await?),
         Err(StoreError::EmailTaken) => {
             // A retry of a registration that died after creating the
             // account finds it: with the same password it is this

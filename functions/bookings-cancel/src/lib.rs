@@ -13,7 +13,7 @@ use evently_core::{BookingStatus, EventStatus, RefundDue};
 use evently_http::request::path_param;
 use evently_http::response::ok;
 use evently_http::views::{cached_public_event, own_booking, BookingView};
-use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
+use evently_http::{reply, ApiError, App, Body, Claims, Reply, Request, Response};
 use evently_store::CancelOutcome;
 use serde_json::json;
 
@@ -22,8 +22,19 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    // The session's token version is checked in the cancellation's
+    // transaction (two requests in all); a refusal before it checks it by
+    // a read first.
     let claims = app.tokens.authenticate(&req).await?;
-    let booking = own_booking(app, &path_param(&req, "booking_id")?, &claims.sub).await?;
+    match cancel_as(app, &req, &claims).await {
+        Err(e @ ApiError::Unauthorized(_)) => Err(e),
+        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
+        other => other,
+    }
+}
+
+async fn cancel_as(app: &App, req: &Request, claims: &Claims) -> Result<Response<Body>, ApiError> {
+    let booking = own_booking(app, &path_param(req, "booking_id")?, &claims.sub).await?;
     if booking.status == BookingStatus::Cancelled {
         return Err(already_cancelled(app, &booking.id).await);
     }
@@ -71,7 +82,7 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     );
     match app
         .store
-        .cancel_booking(&cancelled, owed.as_ref(), Some(&note))
+        .cancel_booking(&cancelled, owed.as_ref(), Some(&note), claims.ver)
         .await?
     {
         CancelOutcome::Cancelled => {}

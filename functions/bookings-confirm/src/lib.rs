@@ -36,6 +36,8 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    // The session's token version is checked in the booking transaction
+    // (the two requests of a confirm stay two).
     let claims = app.tokens.authenticate(&req).await?;
     let key = Keyed::of(&req, &claims.sub)?;
     let body: Confirm = json_body(&req)?;
@@ -81,7 +83,13 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     };
     let booking = app
         .cashier()
-        .pay_for_hold(hold_id, &claims.sub, token, keyed.as_ref(), Some(&note_for))
+        .pay_for_hold(
+            hold_id,
+            (&claims.sub, claims.ver),
+            token,
+            keyed.as_ref(),
+            Some(&note_for),
+        )
         .await;
     match booking {
         Ok(booking) => created(&view(&booking)),
@@ -119,6 +127,10 @@ fn refused(e: PayError) -> ApiError {
         PayError::EventClosed => {
             ApiError::conflict("this event was cancelled by its organizer; nothing was charged")
         }
+        PayError::SessionEnded => ApiError::Unauthorized(format!(
+            "{}; nothing was charged",
+            evently_http::app::SESSION_ENDED
+        )),
         PayError::Declined => ApiError::PaymentRequired(
             "the card was declined; your hold stays until it expires".into(),
         ),

@@ -12,7 +12,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn get(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     let booking = own_booking(app, &path_param(&req, "booking_id")?, &claims.sub).await?;
     ok(&json!({ "booking": BookingView::from(&booking) }))
 }

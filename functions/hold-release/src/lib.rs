@@ -3,23 +3,38 @@
 
 use evently_core::HoldStatus;
 use evently_http::request::path_param;
+use evently_http::response::no_content;
 use evently_http::views::own_hold;
-use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
-use lambda_http::http::StatusCode;
+use evently_http::{reply, ApiError, App, Body, Claims, Reply, Request, Response};
 
 pub fn handler(app: &'static App, req: Request) -> Reply {
     reply(release(app, req))
 }
 
-fn no_content() -> Response<Body> {
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
+async fn release(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    // The session's token version is checked in the release's transaction
+    // (two requests in all); an answer without a write checks it by a read.
+    let claims = app.tokens.authenticate(&req).await?;
+    match release_as(app, &req, &claims).await {
+        Err(e @ ApiError::Unauthorized(_)) => Err(e),
+        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
+        Ok(done) if !done.wrote => {
+            app.session_current(&claims).await?;
+            Ok(no_content())
+        }
+        Ok(_) => Ok(no_content()),
+        Err(e) => Err(e),
+    }
 }
 
-async fn release(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
-    let hold_id = path_param(&req, "hold_id")?;
+/// How a release ended: `wrote` when its transaction committed (and so
+/// checked the session).
+struct Released {
+    wrote: bool,
+}
+
+async fn release_as(app: &App, req: &Request, claims: &Claims) -> Result<Released, ApiError> {
+    let hold_id = path_param(req, "hold_id")?;
     // Two rounds: if the hold changes under us (it expired, or a confirm won
     // the race), read it again and answer for what it became.
     for _ in 0..2 {
@@ -30,14 +45,14 @@ async fn release(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                     "this hold was confirmed into a booking; cancel the booking instead",
                 ))
             }
-            HoldStatus::Released => return Ok(no_content()),
+            HoldStatus::Released => return Ok(Released { wrote: false }),
             HoldStatus::Active if !hold.is_live(app.clock.now()) => {
-                app.store.retire_hold(&hold).await?;
-                return Ok(no_content());
+                let wrote = app.store.retire_hold(&hold, Some(claims.ver)).await?;
+                return Ok(Released { wrote });
             }
             HoldStatus::Active => {
-                if app.store.release_hold(&hold).await? {
-                    return Ok(no_content());
+                if app.store.release_hold(&hold, Some(claims.ver)).await? {
+                    return Ok(Released { wrote: true });
                 }
             }
         }

@@ -9,7 +9,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn mine(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     let notes = app.store.user_notifications(&claims.sub).await?;
     let list: Vec<_> = notes
         .iter()

@@ -8,7 +8,7 @@ use evently_http::queue::{queue_state, ticket_view};
 use evently_http::request::{optional_json_body, path_param};
 use evently_http::response::{created, ok};
 use evently_http::views::cached_public_event;
-use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
+use evently_http::{reply, ApiError, App, Body, Claims, Reply, Request, Response};
 use evently_store::Joined;
 use serde::Deserialize;
 use serde_json::json;
@@ -23,9 +23,20 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
+    // The session's token version is checked in the join's transaction
+    // (a join stays one round trip in an on-sale's rush); a refusal before
+    // it checks it by a read.
     let claims = app.tokens.authenticate(&req).await?;
-    let _: Option<JoinRequest> = optional_json_body(&req)?;
-    let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;
+    match join_as(app, &req, &claims).await {
+        Err(e @ ApiError::Unauthorized(_)) => Err(e),
+        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
+        other => other,
+    }
+}
+
+async fn join_as(app: &App, req: &Request, claims: &Claims) -> Result<Response<Body>, ApiError> {
+    let _: Option<JoinRequest> = optional_json_body(req)?;
+    let event = cached_public_event(app, &path_param(req, "event_id")?).await?;
     let mut now = app.clock.now();
     if event.status != EventStatus::Published {
         return Err(ApiError::conflict("this event is cancelled"));
@@ -43,7 +54,7 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     loop {
         match app
             .store
-            .join_queue(&event, &claims.sub, now, replacing.as_deref())
+            .join_queue(&event, (&claims.sub, claims.ver), now, replacing.as_deref())
             .await?
         {
             Joined::New(ticket) => {

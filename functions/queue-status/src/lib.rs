@@ -14,7 +14,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn status(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     let event = cached_public_event(app, &path_param(&req, "event_id")?).await?;
     let ticket_id = path_param(&req, "ticket_id")?;
     let missing = || ApiError::NotFound(format!("no ticket `{ticket_id}` in this event's line"));

@@ -72,7 +72,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 async fn hold_seats(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
     let key = Keyed::of(&req, &claims.sub)?;
-    place(app, &req, &claims.sub, key.as_ref()).await
+    place(app, &req, &claims.sub, claims.ver, key.as_ref()).await
 }
 
 /// One round trip to DynamoDB on the way to a hold: the event comes from
@@ -83,6 +83,7 @@ async fn place(
     app: &App,
     req: &Request,
     user_id: &str,
+    session: u64,
     key: Option<&Keyed>,
 ) -> Result<Response<Body>, ApiError> {
     let body: HoldRequest = json_body(req)?;
@@ -98,7 +99,7 @@ async fn place(
     }
     require_admission(app, req, &event, user_id, now).await?;
     let Some(seat_ids) = body.seat_ids else {
-        return best_available(app, &event, &body, user_id, key).await;
+        return best_available(app, &event, &body, (user_id, session), key).await;
     };
     if body.quantity.is_some() || body.max_price.is_some() {
         return Err(invalid(
@@ -116,7 +117,7 @@ async fn place(
     let section = event
         .section(&section_id)
         .ok_or_else(|| ApiError::NotFound("no such section".into()))?;
-    match try_hold(app, &event, section, seat_ids, user_id, key).await? {
+    match try_hold(app, &event, section, seat_ids, (user_id, session), key).await? {
         Ok(resp) => Ok(resp),
         Err(taken) => {
             let ids: Vec<String> = taken.iter().map(ToString::to_string).collect();
@@ -139,7 +140,7 @@ async fn best_available(
     app: &App,
     event: &Event,
     body: &HoldRequest,
-    user_id: &str,
+    caller: (&str, u64),
     key: Option<&Keyed>,
 ) -> Result<Response<Body>, ApiError> {
     let max = evently_core::hold::MAX_SEATS_PER_HOLD as u32;
@@ -194,7 +195,7 @@ async fn best_available(
                 }
             )));
         };
-        match try_hold(app, event, section, seats, user_id, key).await? {
+        match try_hold(app, event, section, seats, caller, key).await? {
             Ok(resp) => return Ok(resp),
             // Taken since the map was drawn: the next best choice.
             Err(taken) => lost.extend(taken),
@@ -205,14 +206,15 @@ async fn best_available(
     ))
 }
 
-/// Holds `seat_ids` of `section` for `user_id`: the answer, or (Err) the
-/// seats someone else holds or booked.
+/// Holds `seat_ids` of `section` for the caller (user id and the token
+/// version its session was issued under): the answer, or (Err) the seats
+/// someone else holds or booked.
 async fn try_hold(
     app: &App,
     event: &Event,
     section: &EventSection,
     seat_ids: Vec<SeatId>,
-    user_id: &str,
+    (user_id, session): (&str, u64),
     key: Option<&Keyed>,
 ) -> Result<Result<Response<Body>, Vec<SeatId>>, ApiError> {
     let now = app.clock.now();
@@ -236,7 +238,7 @@ async fn try_hold(
     };
     let refused = match app
         .store
-        .create_hold(&hold, now, max, recorded.as_ref())
+        .create_hold(&hold, now, max, recorded.as_ref(), session)
         .await
     {
         Ok(()) => return Ok(Ok(answer)),
@@ -269,6 +271,7 @@ async fn try_hold(
         HoldError::EventClosed => {
             ApiError::conflict("this event is cancelled; its seats cannot be held")
         }
+        HoldError::SessionEnded => ApiError::Unauthorized(evently_http::app::SESSION_ENDED.into()),
         HoldError::Store(e) => e.into(),
         HoldError::KeyUsed(_) | HoldError::Conflict { .. } => {
             ApiError::Internal("a hold refusal answered twice".into())

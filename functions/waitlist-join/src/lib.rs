@@ -30,7 +30,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     idempotent(app, &req, &claims.sub, |attempt| {
         enter(app, &req, &claims.sub, attempt.recovering)
     })

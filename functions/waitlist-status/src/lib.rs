@@ -11,7 +11,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn status(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let claims = app.tokens.authenticate(&req).await?;
+    let claims = app.authenticate(&req).await?;
     let entry = own_entry(app, &path_param(&req, "event_id")?, &claims.sub).await?;
     ok(&json!({ "entry": EntryView::of(app, &entry).await? }))
 }

@@ -153,10 +153,13 @@ pub mod kind {
     pub const BOOKING_CONFIRMED: &str = "booking_confirmed";
     /// Its owner cancelled a booking: the refund.
     pub const BOOKING_CANCELLED: &str = "booking_cancelled";
-    /// Kinds written by a request (confirm, cancel) and handed to the
-    /// waitlist worker by the table's stream for sending (the others are
-    /// sent by the worker that writes them).
-    pub const FROM_STREAM: [&str; 2] = [BOOKING_CONFIRMED, BOOKING_CANCELLED];
+    /// A password reset link (its token in `claim_token` until the email
+    /// is sent or given up; never shown by the notifications route).
+    pub const PASSWORD_RESET: &str = "password_reset";
+    /// Kinds written by a request (confirm, cancel, a reset request) and
+    /// handed to the waitlist worker by the table's stream for sending (the
+    /// others are sent by the worker that writes them).
+    pub const FROM_STREAM: [&str; 3] = [BOOKING_CONFIRMED, BOOKING_CANCELLED, PASSWORD_RESET];
 }
 
 /// Backoff before attempt `n + 1` after `n` failed attempts: 30 s, 60 s,

@@ -52,6 +52,9 @@ pub fn normalize_email(raw: &str) -> Result<String, Invalid> {
     Ok(email)
 }
 
+/// How long a password reset link works (and its email is worth sending).
+pub const RESET_LINK_SECS: i64 = 30 * 60;
+
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Argon2 work grows with input; cap it so a login cannot be made costly.
 pub const MAX_PASSWORD_BYTES: usize = 128;

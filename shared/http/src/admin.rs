@@ -16,7 +16,7 @@ use crate::{ApiError, App, Claims, Request};
 
 /// The caller, if they organize: customers get 403 on every admin route.
 pub async fn organizer(app: &App, req: &Request) -> Result<Claims, ApiError> {
-    let claims = app.tokens.authenticate(req).await?;
+    let claims = app.authenticate(req).await?;
     match claims.role {
         Role::Organizer | Role::Admin => Ok(claims),
         Role::Customer => Err(ApiError::Forbidden(
@@ -51,7 +51,7 @@ pub async fn door_event(
     req: &Request,
     event_id: &str,
 ) -> Result<(Claims, Event), ApiError> {
-    let claims = app.tokens.authenticate(req).await?;
+    let claims = app.authenticate(req).await?;
     let refused = |claims: &Claims| match claims.role {
         Role::Customer => {
             ApiError::Forbidden("only the event's organizer and its door staff may do this".into())

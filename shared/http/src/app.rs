@@ -115,7 +115,52 @@ pub struct App {
     pub queues: Arc<crate::views::Cache<evently_core::QueueState>>,
 }
 
+/// What a token from before a password change is told.
+pub const SESSION_ENDED: &str =
+    "this session ended when the account's password changed; log in again";
+
 impl App {
+    /// The caller from `Authorization: Bearer <token>`: signed by us,
+    /// unexpired, and issued under the account's current token version (a
+    /// password change or reset ends every session from before it). The
+    /// version costs one eventually consistent read of the caller's own
+    /// item; the on-sale's hold checks it inside its transaction instead
+    /// (`evently_store::Store::create_hold`).
+    pub async fn authenticate(
+        &self,
+        req: &lambda_http::Request,
+    ) -> Result<crate::Claims, crate::ApiError> {
+        let claims = self.tokens.authenticate(req).await?;
+        self.session_current(&claims).await?;
+        Ok(claims)
+    }
+
+    /// 401 unless `claims` were issued under the account's current token
+    /// version (one eventually consistent read of the caller's item).
+    pub async fn session_current(&self, claims: &crate::Claims) -> Result<(), crate::ApiError> {
+        match self.store.token_version(&claims.sub).await? {
+            Some(v) if v == claims.ver => Ok(()),
+            Some(_) => Err(crate::ApiError::Unauthorized(SESSION_ENDED.into())),
+            None => Err(crate::ApiError::Unauthorized(
+                "the access token's account no longer exists".into(),
+            )),
+        }
+    }
+
+    /// `refusal`, for a route that checks the session inside its write
+    /// transaction but refuses before writing: unless the session has
+    /// ended, which is said first (an ended session learns nothing).
+    pub async fn refusing(
+        &self,
+        claims: &crate::Claims,
+        refusal: crate::ApiError,
+    ) -> crate::ApiError {
+        match self.session_current(claims).await {
+            Err(ended) => ended,
+            Ok(()) => refusal,
+        }
+    }
+
     /// An app over `store` with the system clock and simulated payments
     /// (the local stack and tests; `from_env` chooses for Lambda).
     pub fn new(store: Store, jwt_secret: &[u8], config: Config) -> Result<Self, String> {

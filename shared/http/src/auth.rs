@@ -41,6 +41,11 @@ pub struct AdmissionClaims {
 pub struct Claims {
     pub sub: String,
     pub role: Role,
+    /// The account's token version when issued (see
+    /// `evently_store::Account::token_version`); tokens from before
+    /// versions count as 0.
+    #[serde(default)]
+    pub ver: u64,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -217,10 +222,12 @@ impl TokenService {
         Ok(fetched)
     }
 
-    /// A signed access token for `user`, valid for `ttl_secs` from `now`.
+    /// A signed access token for `user` under its token `version`, valid
+    /// for `ttl_secs` from `now`.
     pub async fn issue(
         &self,
         user: &User,
+        version: u64,
         now: DateTime<Utc>,
         ttl_secs: i64,
     ) -> Result<String, ApiError> {
@@ -228,6 +235,7 @@ impl TokenService {
         let claims = Claims {
             sub: user.id.clone(),
             role: user.role,
+            ver: version,
             iat: now.timestamp(),
             exp: now.timestamp() + ttl_secs,
             iss: ISSUER.into(),
@@ -332,7 +340,9 @@ impl TokenService {
             })
     }
 
-    /// The caller's claims from `Authorization: Bearer <token>`.
+    /// The caller's claims from `Authorization: Bearer <token>`, checked
+    /// for signature and expiry only: `App::authenticate` also checks that
+    /// no password change has ended the session since.
     pub async fn authenticate(&self, req: &Request) -> Result<Claims, ApiError> {
         let header = req
             .headers()
@@ -428,4 +438,52 @@ pub fn burn_password_check(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let hash = DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default());
     let _ = verify_password(password, hash);
+}
+
+/// A new password reset token (what the email's link carries: 256 random
+/// bits as 64 hex digits) and the hash the table keeps of it.
+pub fn new_reset_token() -> (String, String) {
+    let token: String = (0..2).map(|_| format!("{:032x}", rand_u128())).collect();
+    let hash = reset_token_hash(&token).unwrap_or_default();
+    (token, hash)
+}
+
+fn rand_u128() -> u128 {
+    use argon2::password_hash::rand_core::RngCore;
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    u128::from_le_bytes(bytes)
+}
+
+/// The key a reset token is kept under (its SHA-256, hex), or None when
+/// the text cannot be a token of ours (64 lower-case hex digits).
+pub fn reset_token_hash(token: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let well_formed = token.len() == 64
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then(|| {
+        Sha256::digest(token.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod reset_tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_token_is_random_well_formed_and_kept_only_as_its_hash() {
+        let (a, hash_a) = new_reset_token();
+        let (b, _) = new_reset_token();
+        assert_ne!(a, b);
+        assert_eq!(reset_token_hash(&a).as_deref(), Some(hash_a.as_str()));
+        assert_ne!(a, hash_a);
+        assert_eq!(reset_token_hash("not-a-token"), None);
+        assert_eq!(reset_token_hash(&a.to_uppercase()), None);
+        assert_eq!(reset_token_hash(&a[..63]), None);
+    }
 }

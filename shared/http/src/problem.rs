@@ -155,6 +155,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %why, "DynamoDB unavailable; answering 503");
                 ApiError::unavailable("the service is busy right now; try again in a moment")
             }
+            StoreError::SessionEnded => ApiError::Unauthorized(crate::app::SESSION_ENDED.into()),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -23,6 +23,13 @@ pub fn created<T: Serialize>(body: &T) -> Result<Response<Body>, ApiError> {
     json(StatusCode::CREATED, body)
 }
 
+/// 204: done, nothing to say.
+pub fn no_content() -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
 /// `resp` made cacheable: a strong `ETag` from its body and the given
 /// `Cache-Control`; when the request's `If-None-Match` names that tag, a
 /// 304 without a body instead (the client's copy is current).

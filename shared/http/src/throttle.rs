@@ -39,6 +39,25 @@ pub fn login_limits(app: &App, ip: &str, email: Option<&str>) -> Vec<Limit> {
     limits
 }
 
+/// The limits password reset requests count against, every request (not
+/// only failures: each one sends an email): per source address and per
+/// address asked for, whether or not it has an account.
+pub fn reset_limits(app: &App, ip: &str, email: &str) -> Vec<Limit> {
+    let c = &app.config;
+    vec![
+        Limit {
+            subject: format!("reset-ip#{ip}"),
+            max_failures: c.login_failures_per_ip,
+            window_secs: c.throttle_window_secs,
+        },
+        Limit {
+            subject: format!("reset-account#{email}"),
+            max_failures: c.login_failures_per_account,
+            window_secs: c.throttle_window_secs,
+        },
+    ]
+}
+
 /// The limit registrations from `ip` count against.
 pub fn register_limits(app: &App, ip: &str) -> Vec<Limit> {
     vec![Limit {

@@ -23,9 +23,13 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn issue(app: &App, user: User) -> Result<Self, ApiError> {
+    /// A token for `user` under its account's token `version`.
+    pub async fn issue(app: &App, user: User, version: u64) -> Result<Self, ApiError> {
         let ttl = app.config.access_token_ttl_secs;
-        let access_token = app.tokens.issue(&user, app.clock.now(), ttl).await?;
+        let access_token = app
+            .tokens
+            .issue(&user, version, app.clock.now(), ttl)
+            .await?;
         Ok(Self {
             user,
             access_token,

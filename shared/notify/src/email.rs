@@ -104,6 +104,14 @@ fn environment() -> Environment<'static> {
             "booking_cancelled.txt",
             include_str!("../templates/booking_cancelled.txt"),
         ),
+        (
+            "password_reset.html",
+            include_str!("../templates/password_reset.html"),
+        ),
+        (
+            "password_reset.txt",
+            include_str!("../templates/password_reset.txt"),
+        ),
     ];
     for (name, source) in templates {
         if let Err(e) = env.add_template(name, source) {
@@ -191,6 +199,25 @@ pub fn render_booking_cancelled(email: &BookingEmail) -> Result<Rendered, miniji
         email.event_name, email.refund, email.currency
     );
     render("booking_cancelled", subject, email, Vec::new())
+}
+
+/// What a password reset email says: the single-use link and until when
+/// it works.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasswordResetEmail {
+    pub name: String,
+    pub reset_url: String,
+    pub token: String,
+    pub expires_at: String,
+}
+
+pub fn render_password_reset(email: &PasswordResetEmail) -> Result<Rendered, minijinja::Error> {
+    render(
+        "password_reset",
+        "Reset your Evently password".into(),
+        email,
+        Vec::new(),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ pub use aws_sdk_sqs::Client as SqsClient;
 pub use bus::{Bus, BusError};
 pub use email::{
     render_booking_cancelled, render_booking_confirmed, render_cancellation, render_offer,
-    ses_client, BookingEmail, CancellationEmail, InlineImage, Mailer, OfferEmail, Rendered,
-    SendError, TicketLine,
+    render_password_reset, ses_client, BookingEmail, CancellationEmail, InlineImage, Mailer,
+    OfferEmail, PasswordResetEmail, Rendered, SendError, TicketLine,
 };
 pub use queue::{Queue, QueueError};

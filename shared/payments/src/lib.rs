@@ -50,6 +50,10 @@ pub enum PayError {
     AlreadyBooked { booking_id: String },
     #[error("the event is no longer on sale")]
     EventClosed,
+    /// The paying session ended (a password change) before the booking
+    /// was written: the charge was refunded.
+    #[error("the session has ended")]
+    SessionEnded,
     /// The user has no hold with this id.
     #[error("no such hold")]
     NoSuchHold,
@@ -124,10 +128,12 @@ impl Payments {
     /// request's Idempotency-Key, whose answer is recorded with the booking;
     /// a retry with the same key gets that answer, or — when the sweeper
     /// booked the hold with this request's own charge — the booking.
+    /// `session`: the token version of the paying session, checked in the
+    /// booking transaction (an ended session's charge is refunded).
     pub async fn pay_for_hold(
         &self,
         hold_id: &str,
-        user_id: &str,
+        (user_id, session): (&str, u64),
         card_token: &str,
         keyed: Option<&Keyed<'_>>,
         note_for: Option<NoteFor<'_>>,
@@ -213,6 +219,7 @@ impl Payments {
                 Alongside {
                     answer: answer.as_ref(),
                     note: note.as_ref(),
+                    session: Some(session),
                 },
             )
             .await
@@ -245,6 +252,7 @@ impl Payments {
                 self.refund_attempt(&attempt, &payment_id).await?;
                 match lost {
                     ConfirmError::EventClosed => Err(PayError::EventClosed),
+                    ConfirmError::SessionEnded => Err(PayError::SessionEnded),
                     ConfirmError::KeyUsed(begin) => Err(PayError::KeyUsed(begin)),
                     _ => {
                         let latest = self.store.get_hold(&hold.id).await?.unwrap_or(hold.clone());
@@ -422,6 +430,7 @@ impl Payments {
                         Alongside {
                             answer: None,
                             note: Some(&note),
+                            session: None,
                         },
                     )
                     .await

@@ -18,12 +18,15 @@ use crate::idempotency::{recorded_answer, Answer, IDEMPOTENCY_WINDOW_SECS};
 use crate::tx::{build_err, commit, failure, n, old_item, s, TxError};
 use crate::{attr_n, attr_s, keys, Store, StoreError};
 
-/// What a booking's transaction records beside the booking: the request's
-/// Idempotency-Key answer and the email that announces it.
+/// What a booking's transaction records and checks beside the booking:
+/// the request's Idempotency-Key answer, the email that announces it, and
+/// the token version of the paying session (None when the sweeper books a
+/// payment whose request was lost).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Alongside<'a> {
     pub answer: Option<&'a Answer<'a>>,
     pub note: Option<&'a Notification>,
+    pub session: Option<u64>,
 }
 
 /// Where a confirm transaction's items of interest are.
@@ -45,6 +48,10 @@ pub enum ConfirmError {
     /// or another request's).
     #[error("idempotency key already used")]
     KeyUsed(crate::Begin),
+    /// The paying session's access token was issued before the account's
+    /// password changed: nothing was booked.
+    #[error("the session has ended")]
+    SessionEnded,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -111,15 +118,17 @@ impl Store {
         mut last_open: bool,
         with: Alongside<'_>,
     ) -> Result<(), ConfirmError> {
-        let Alongside { answer, note } = with;
         loop {
-            let (req, at) =
-                self.confirm_tx(hold, booking, attempt, now, last_open, answer, note)?;
+            let (req, at) = self.confirm_tx(hold, booking, attempt, now, last_open, &with)?;
             let reasons = match commit(req).await {
                 Ok(()) => return Ok(()),
                 Err(TxError::Store(e)) => return Err(e.into()),
                 Err(TxError::Refused(reasons)) => reasons,
             };
+            if crate::tx::session_refused(&reasons) {
+                return Err(ConfirmError::SessionEnded);
+            }
+            let answer = with.answer;
             let failed =
                 |i: usize| reasons.get(i).and_then(failure) == Some("ConditionalCheckFailed");
             // Last item: the event is still on sale.
@@ -153,7 +162,6 @@ impl Store {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn confirm_tx(
         &self,
         hold: &Hold,
@@ -161,9 +169,13 @@ impl Store {
         attempt: &PaymentAttempt,
         now: DateTime<Utc>,
         last_open: bool,
-        answer: Option<&Answer<'_>>,
-        note: Option<&Notification>,
+        with: &Alongside<'_>,
     ) -> Result<(TransactWriteItemsFluentBuilder, Positions), StoreError> {
+        let Alongside {
+            answer,
+            note,
+            session,
+        } = *with;
         let mut req = self.client.transact_write_items();
         for seat in &hold.seat_ids {
             let update = Update::builder()
@@ -214,6 +226,11 @@ impl Store {
             at.answer = Some(at.hold + items.len());
             items.push(self.answer_tx(answer, now)?);
         }
+        if let Some(version) = session {
+            // The paying session is current (a request's confirm; the
+            // sweeper settling a lost payment books what was paid).
+            items.push(self.session_check(&hold.user_id, version)?);
+        }
         // Last: the event is still on sale. Once an organizer cancels it,
         // no confirm can slip in behind the cancellation job.
         items.push(self.event_on_sale(&hold.event_id, &hold.id)?);
@@ -259,17 +276,21 @@ impl Store {
     /// transaction: the stream hands it to the waitlist worker, which pays
     /// it, and the sweeper retries it until it goes through. So is `note`,
     /// the email telling the customer (sent from the stream too).
+    /// `session`: the token version of the owner's session, checked in the
+    /// same transaction (`StoreError::SessionEnded` when it has ended).
     pub async fn cancel_booking(
         &self,
         cancelled: &Booking,
         refund: Option<&RefundDue>,
         note: Option<&Notification>,
+        session: u64,
     ) -> Result<CancelOutcome, StoreError> {
         let event_id = &cancelled.event_id;
+        let by = Some(session);
         if !self.waitlisted.knows(event_id) {
             let to = Release::Public { checked: true };
             match self
-                .cancel_booking_tx(cancelled, to, note, refund, true)
+                .cancel_booking_tx(cancelled, to, (note, refund), true, by)
                 .await?
             {
                 Tx::Done(outcome) => return Ok(outcome),
@@ -277,7 +298,7 @@ impl Store {
             }
         }
         match self
-            .cancel_booking_tx(cancelled, Release::Waitlist, note, refund, true)
+            .cancel_booking_tx(cancelled, Release::Waitlist, (note, refund), true, by)
             .await?
         {
             Tx::Done(outcome) => Ok(outcome),
@@ -300,7 +321,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let to = Release::Public { checked: false };
         Ok(matches!(
-            self.cancel_booking_tx(cancelled, to, note, owed, false)
+            self.cancel_booking_tx(cancelled, to, (note, owed), false, None)
                 .await?,
             Tx::Done(CancelOutcome::Cancelled)
         ))
@@ -310,9 +331,9 @@ impl Store {
         &self,
         cancelled: &Booking,
         release: Release,
-        note: Option<&Notification>,
-        owed: Option<&RefundDue>,
+        (note, owed): (Option<&Notification>, Option<&RefundDue>),
         on_sale: bool,
+        session: Option<u64>,
     ) -> Result<Tx, StoreError> {
         let (pk, sk) = keys::booking(&cancelled.id);
         let refund = cancelled.refund_amount.unwrap_or_default().to_string();
@@ -342,6 +363,11 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(booking).build());
+        // Second (the reasons read by position are the first and the last
+        // ones): the owner's session is current.
+        if let Some(version) = session {
+            req = req.transact_items(self.session_check(&cancelled.user_id, version)?);
+        }
         let released_at = cancelled.cancelled_at.unwrap_or(cancelled.created_at);
         for seat in &cancelled.seat_ids {
             let seat_id = seat.to_string();
@@ -408,6 +434,9 @@ impl Store {
         match commit(req).await {
             Ok(()) => Ok(Tx::Done(CancelOutcome::Cancelled)),
             Err(TxError::Store(e)) => Err(e),
+            Err(TxError::Refused(reasons)) if crate::tx::session_refused(&reasons) => {
+                Err(StoreError::SessionEnded)
+            }
             Err(TxError::Refused(reasons)) => {
                 let already = reasons
                     .first()

@@ -17,6 +17,11 @@ pub enum StoreError {
     /// A request DynamoDB refused for good (a bug or a misconfiguration).
     #[error("DynamoDB: {0}")]
     Backend(String),
+    /// The caller's access token was issued before the account's password
+    /// last changed (a transaction's session check failed): nothing was
+    /// written.
+    #[error("the session has ended")]
+    SessionEnded,
 }
 
 impl StoreError {

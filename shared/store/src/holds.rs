@@ -41,6 +41,10 @@ pub enum HoldError {
     /// The event was cancelled (its sale gate is closed).
     #[error("the event is no longer on sale")]
     EventClosed,
+    /// The access token was issued before the holder's password changed
+    /// (the transaction's session check failed): nothing was held.
+    #[error("the session has ended")]
+    SessionEnded,
     #[error("holding {held} seats of this event already; at most {max} at once")]
     OverUserLimit { held: u32, max: u32 },
     #[error(transparent)]
@@ -230,6 +234,7 @@ impl Store {
         now: DateTime<Utc>,
         max_per_user: u32,
         answer: Option<&Answer<'_>>,
+        session: u64,
     ) -> Result<(), HoldError> {
         let now_s = now.timestamp();
         let exp_s = hold.expires_at.timestamp();
@@ -322,6 +327,10 @@ impl Store {
             if let Some(answer) = answer {
                 req = req.transact_items(self.answer_tx(answer, now)?);
             }
+            // Last: the holder's access token is still current (no password
+            // change since it was issued) — checked here rather than by a
+            // read first, to keep the on-sale's hold at one round trip.
+            req = req.transact_items(self.session_check(&hold.user_id, session)?);
 
             let reasons = match commit(req).await {
                 Ok(()) => {
@@ -334,6 +343,9 @@ impl Store {
             let failed_condition = |r: Option<&aws_sdk_dynamodb::types::CancellationReason>| {
                 r.and_then(failure) == Some("ConditionalCheckFailed")
             };
+            if failed_condition(reasons.last()) {
+                return Err(HoldError::SessionEnded);
+            }
             // The key was used before: its record decides the answer (a
             // replay of our own earlier success meets its own seats taken).
             if let Some(answer) = answer {
@@ -416,7 +428,14 @@ impl Store {
 
     /// Frees a live hold's seats and marks it released. Returns false when
     /// the hold was no longer active (someone else changed it first).
-    pub async fn release_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
+    /// `session`: the token version of the holder's session asking (a
+    /// release by its owner), checked in the same transaction
+    /// (`StoreError::SessionEnded` when it has ended).
+    pub async fn release_hold(
+        &self,
+        hold: &Hold,
+        session: Option<u64>,
+    ) -> Result<bool, StoreError> {
         let mut req = self.client.transact_write_items();
         for item in release_seat_items(self, hold, SeatRelease::ToPublic)? {
             req = req.transact_items(item);
@@ -425,18 +444,25 @@ impl Store {
         for item in guard_release(self, hold)? {
             req = req.transact_items(item);
         }
+        if let Some(version) = session {
+            req = req.transact_items(self.session_check(&hold.user_id, version)?);
+        }
         committed(req).await
     }
 
     /// Marks an expired hold released without touching seats (they are free
-    /// already, and may belong to someone else by now).
-    pub async fn retire_hold(&self, hold: &Hold) -> Result<bool, StoreError> {
+    /// already, and may belong to someone else by now). `session` as for
+    /// `release_hold`.
+    pub async fn retire_hold(&self, hold: &Hold, session: Option<u64>) -> Result<bool, StoreError> {
         let mut req = self
             .client
             .transact_write_items()
             .transact_items(self.hold_status_update(hold, "released")?);
         for item in guard_release(self, hold)? {
             req = req.transact_items(item);
+        }
+        if let Some(version) = session {
+            req = req.transact_items(self.session_check(&hold.user_id, version)?);
         }
         committed(req).await
     }

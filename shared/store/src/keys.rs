@@ -21,6 +21,12 @@ pub fn email(email: &str) -> (String, String) {
     (format!("EMAIL#{email}"), "EMAIL".into())
 }
 
+/// A password reset link's record, keyed by the SHA-256 of its token (the
+/// token itself is only ever in the email).
+pub fn password_reset(token_hash: &str) -> (String, String) {
+    (format!("RESET#{token_hash}"), "RESET".into())
+}
+
 pub fn venue(id: &str) -> (String, String) {
     (format!("VENUE#{id}"), "VENUE".into())
 }

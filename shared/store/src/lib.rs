@@ -41,6 +41,7 @@ pub use seating::SeatingError;
 pub use seats::SEAT_FREE_FILTER;
 pub use seats::{progress_key, StaleReservation, RESERVED_GRACE_SECS};
 pub use throttle::Limit;
+pub use users::{Account, PasswordReset};
 pub use venues::EventWriteError;
 pub use waitlist::JoinError;
 

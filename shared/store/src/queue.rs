@@ -92,11 +92,13 @@ impl Store {
 
     /// Gives `user_id` a ticket in `event`'s line, or names the one they
     /// have. `replacing` is a ticket of theirs whose admission lapsed: it
-    /// is swapped for a new one at the back of the line.
+    /// is swapped for a new one at the back of the line. `session`: the
+    /// token version of the asking session, checked in the same
+    /// transaction (`StoreError::SessionEnded`).
     pub async fn join_queue(
         &self,
         event: &Event,
-        user_id: &str,
+        (user_id, session): (&str, u64),
         now: DateTime<Utc>,
         replacing: Option<&str>,
     ) -> Result<Joined, StoreError> {
@@ -140,9 +142,13 @@ impl Store {
                         .put(place.build().map_err(build_err)?)
                         .build(),
                 )
-                .transact_items(self.put_new_tx(ticket_item)?);
+                .transact_items(self.put_new_tx(ticket_item)?)
+                .transact_items(self.session_check(user_id, session)?);
             let reasons = match crate::tx::commit(req).await {
                 Ok(()) => return Ok(Joined::New(ticket)),
+                Err(TxError::Refused(reasons)) if crate::tx::session_refused(&reasons) => {
+                    return Err(StoreError::SessionEnded)
+                }
                 Err(TxError::Refused(reasons)) => reasons,
                 Err(TxError::Store(e)) => return Err(e),
             };

@@ -147,15 +147,34 @@ pub(crate) async fn commit(
 }
 
 /// Sends a transaction: true when it committed, false when a condition
-/// refused it, an error (transient or not) for anything else.
+/// refused it, an error (transient or not) for anything else — or
+/// `SessionEnded` when the refusal was the caller's session check.
 pub(crate) async fn committed(
     req: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
 ) -> Result<bool, crate::StoreError> {
     match commit(req).await {
         Ok(()) => Ok(true),
+        Err(TxError::Refused(reasons)) if session_refused(&reasons) => {
+            Err(crate::StoreError::SessionEnded)
+        }
         Err(TxError::Refused(_)) => Ok(false),
         Err(TxError::Store(e)) => Err(e),
     }
+}
+
+/// Whether a cancelled transaction's session check (`Store::session_check`,
+/// wherever it sits) is what failed: its item comes back (ALL_OLD) and is
+/// the only account profile a transaction touches.
+pub(crate) fn session_refused(reasons: &[CancellationReason]) -> bool {
+    reasons.iter().any(|r| {
+        failure(r) == Some("ConditionalCheckFailed")
+            && old_item(r).is_some_and(|i| {
+                i.get("entity")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some("user")
+            })
+    })
 }
 
 /// A conditional single-item write's outcome: true when written, false

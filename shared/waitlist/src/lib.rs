@@ -26,7 +26,8 @@ use evently_core::{
 };
 use evently_notify::{
     render_booking_cancelled, render_booking_confirmed, render_cancellation, render_offer,
-    BookingEmail, CancellationEmail, Mailer, OfferEmail, SendError, TicketLine,
+    render_password_reset, BookingEmail, CancellationEmail, Mailer, OfferEmail, PasswordResetEmail,
+    SendError, TicketLine,
 };
 use evently_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -371,6 +372,9 @@ impl Engine {
             Composed::Moot(why) => {
                 note.status = NotificationStatus::Failed;
                 note.last_error = Some(why);
+                if note.kind == kind::PASSWORD_RESET {
+                    note.claim_token.clear();
+                }
                 self.store.save_notification(&note, read_attempts).await?;
                 return Ok(note.status);
             }
@@ -406,6 +410,10 @@ impl Engine {
                 let permanent = matches!(e, SendError::Rejected(_));
                 tracing::warn!(notification = %note.id, kind = %note.kind, attempts = note.attempts, permanent, error = %e, "email not sent");
             }
+        }
+        if note.kind == kind::PASSWORD_RESET && note.status != NotificationStatus::Pending {
+            // Sent or given up: the link's token stays only in the email.
+            note.claim_token.clear();
         }
         if !self.store.save_notification(&note, claimed).await? {
             // Another sender claimed it after this attempt's lease ran out:
@@ -496,6 +504,28 @@ impl Engine {
             .ok_or_else(|| EngineError::Missing(format!("user {}", note.user_id)))?;
         if note.kind == kind::BOOKING_CONFIRMED || note.kind == kind::BOOKING_CANCELLED {
             return self.compose_booking(note, user).await;
+        }
+        if note.kind == kind::PASSWORD_RESET {
+            let expires_at =
+                note.created_at + Duration::seconds(evently_core::user::RESET_LINK_SECS);
+            if expires_at <= self.clock.now() || note.claim_token.is_empty() {
+                return Ok(Composed::Moot(
+                    "the reset link expired before its email went out".into(),
+                ));
+            }
+            let base = self.config.public_base_url.trim_end_matches('/');
+            let mail = render_password_reset(&PasswordResetEmail {
+                name: user.name.clone(),
+                reset_url: format!("{base}/reset-password?token={}", note.claim_token),
+                token: note.claim_token.clone(),
+                expires_at: when(expires_at),
+            })
+            .map_err(|e| EngineError::Missing(format!("email template: {e}")))?;
+            return Ok(Composed::Mail {
+                to: user.email,
+                mail,
+                offer: None,
+            });
         }
         if note.kind == kind::EVENT_CANCELLED || note.kind == kind::WAITLIST_CLOSED {
             let event_id = note.event_id.clone().unwrap_or_default();
