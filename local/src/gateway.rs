@@ -212,6 +212,67 @@ fn to_hyper(resp: lambda_http::Response<lambda_http::Body>) -> HyperResponse {
     hyper::Response::from_parts(parts, Full::new(bytes))
 }
 
+/// A file of the web app (see `Gateway::web`): GET and HEAD only; a path
+/// with no extension is a page of the app (index.html); `..` never leaves
+/// the directory.
+fn web_file(dir: &std::path::Path, method: &hyper::Method, path: &str) -> HyperResponse {
+    if method != hyper::Method::GET && method != hyper::Method::HEAD {
+        return with_allow(
+            ApiError::MethodNotAllowed(format!("{method} is not served on {path}")).into_response(),
+            "GET, HEAD".into(),
+        );
+    }
+    let clean: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+        .collect();
+    let last = clean.last().copied().unwrap_or("");
+    let (file, is_page) = match last.rsplit_once('.') {
+        Some(_) => (dir.join(clean.join("/")), false),
+        None => (dir.join("index.html"), true),
+    };
+    let content_type = match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    match std::fs::read(&file) {
+        Ok(bytes) => {
+            let body = if method == hyper::Method::HEAD {
+                Bytes::new()
+            } else {
+                Bytes::from(bytes)
+            };
+            let mut resp = hyper::Response::new(Full::new(body));
+            let headers = resp.headers_mut();
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(content_type),
+            );
+            // Not fingerprinted: always revalidated (CloudFront's
+            // behaviour in template.yaml says the same).
+            headers.insert(
+                hyper::header::CACHE_CONTROL,
+                hyper::header::HeaderValue::from_static("no-cache"),
+            );
+            resp
+        }
+        Err(_) if is_page => to_hyper(
+            ApiError::NotFound(
+                "the web app is not built (run scripts/dev, or npm run build in web/)".into(),
+            )
+            .into_response(),
+        ),
+        Err(_) => to_hyper(ApiError::NotFound(format!("no file {path}")).into_response()),
+    }
+}
+
 /// Extra routes under `/_dev/`, served by the runtime itself.
 pub type DevRoute =
     Arc<dyn Fn(&'static App) -> futures::future::BoxFuture<'static, HyperResponse> + Send + Sync>;
@@ -227,6 +288,11 @@ pub struct Gateway {
     pub lambdas: HashMap<String, Arc<crate::lambda::LocalLambda>>,
     pub router: Router,
     pub dev: HashMap<String, DevRoute>,
+    /// The web app's built files (web/dist), served at every path outside
+    /// `/api/` and `/_dev/`, as CloudFront serves the S3 bucket in AWS
+    /// (template.yaml): a file by its path, any other page path
+    /// `index.html` (the app routes it).
+    pub web: Option<std::path::PathBuf>,
 }
 
 impl Gateway {
@@ -242,6 +308,11 @@ impl Gateway {
                 );
             }
             return dev(self.app).await;
+        }
+        if let Some(dir) = &self.web {
+            if !path.starts_with("/api/") && !path.starts_with("/_dev/") {
+                return web_file(dir, &parts.method, &path);
+            }
         }
         let (route, params) = match self.router.find(parts.method.as_str(), &path) {
             Ok(found) => found,
@@ -479,13 +550,15 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
     }
 }
 
-/// The path as it may be logged: a claim link's token is a credential.
+/// The path as it may be logged: a claim link's token is a credential (on
+/// the API's route and on the web app's offer page).
 fn loggable(path: &str) -> String {
-    const CLAIM: &str = "/api/v1/waitlist/offers/";
-    match path.strip_prefix(CLAIM) {
-        Some(_) => format!("{CLAIM}<claim token>"),
-        None => path.to_owned(),
+    for claim in ["/api/v1/waitlist/offers/", "/offers/"] {
+        if path.starts_with(claim) {
+            return format!("{claim}<claim token>");
+        }
     }
+    path.to_owned()
 }
 
 pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {

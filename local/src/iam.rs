@@ -407,7 +407,73 @@ impl Resolver<'_> {
                 out.push_str(rest);
                 Ok(out)
             }
+            "If" => {
+                let parts = arg
+                    .as_sequence()
+                    .filter(|s| s.len() == 3)
+                    .ok_or("If takes 3 items")?;
+                let name = parts[0].as_str().ok_or("If names a condition")?;
+                let chosen = if self.condition(name)? {
+                    &parts[1]
+                } else {
+                    &parts[2]
+                };
+                self.scalar(chosen)
+            }
             other => Err(format!("intrinsic {other} is not resolved locally")),
+        }
+    }
+
+    /// A condition of the template's `Conditions`, by name (only the branch
+    /// an `If` takes is resolved, as CloudFormation does).
+    fn condition(&self, name: &str) -> Result<bool, String> {
+        let body = self
+            .doc
+            .get("Conditions")
+            .and_then(|c| c.get(name))
+            .ok_or(format!("no condition {name}"))?;
+        self.truth(body)
+    }
+
+    fn truth(&self, v: &Yaml) -> Result<bool, String> {
+        let (name, arg) = match v {
+            Yaml::Tagged(t) => (
+                t.tag.to_string().trim_start_matches('!').to_owned(),
+                &t.value,
+            ),
+            Yaml::Mapping(m) if m.len() == 1 => {
+                let (k, inner) = m.iter().next().ok_or("empty mapping")?;
+                (
+                    k.as_str()
+                        .unwrap_or_default()
+                        .trim_start_matches("Fn::")
+                        .to_owned(),
+                    inner,
+                )
+            }
+            other => return Err(format!("cannot evaluate condition {other:?}")),
+        };
+        let items = || arg.as_sequence().ok_or(format!("{name} takes a list"));
+        match name.as_str() {
+            "Equals" => {
+                let items = items()?;
+                let (a, b) = (items.first(), items.get(1));
+                match (a, b) {
+                    (Some(a), Some(b)) => Ok(self.scalar(a)? == self.scalar(b)?),
+                    _ => Err("Equals takes two items".into()),
+                }
+            }
+            "Not" => Ok(!self.truth(items()?.first().ok_or("Not takes one item")?)?),
+            "And" => items()?
+                .iter()
+                .try_fold(true, |acc, c| Ok(acc && self.truth(c)?)),
+            "Or" => items()?
+                .iter()
+                .try_fold(false, |acc, c| Ok(acc || self.truth(c)?)),
+            "Condition" => self.condition(arg.as_str().ok_or("Condition names one")?),
+            other => Err(format!(
+                "condition function {other} is not evaluated locally"
+            )),
         }
     }
 

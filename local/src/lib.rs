@@ -118,6 +118,7 @@ pub async fn start_gateway_with(
         lambdas,
         router,
         dev,
+        web: std::env::var_os("EVENTLY_WEB_DIST").map(std::path::PathBuf::from),
     });
     Ok((bound, tokio::spawn(gateway::serve(listener, gw))))
 }

@@ -184,6 +184,12 @@ async fn main() -> Result<(), Error> {
     } else {
         Default::default()
     };
+    // The web app, when built (scripts/dev builds it): served at `/`.
+    if std::env::var_os("EVENTLY_WEB_DIST").is_none()
+        && std::path::Path::new("web/dist/index.html").exists()
+    {
+        std::env::set_var("EVENTLY_WEB_DIST", "web/dist");
+    }
     let (bound, server) = evently_local::start_gateway_with(
         app,
         &identities,

@@ -122,6 +122,21 @@ ensure_mermaid() {
   npm install --prefix "$ROOT/.local/mermaid" --no-audit --no-fund --silent mermaid@11 jsdom@24 >/dev/null
 }
 
+# The web app (web/): its npm packages (from web/package-lock.json) and
+# its build (web/dist), redone when a source is newer than the build.
+ensure_web() {
+  command -v npm >/dev/null || die "npm is needed for the web app (apt-get install nodejs npm)"
+  if [ ! -d web/node_modules ] || ! cmp -s web/package-lock.json web/node_modules/.package-lock.stamp; then
+    say "installing the web app's packages into web/node_modules"
+    (cd web && npm ci --no-audit --no-fund --silent >/dev/null)
+    cp web/package-lock.json web/node_modules/.package-lock.stamp
+  fi
+  if [ ! -f web/dist/index.html ] || [ -n "$(find web/src web/public web/build.mjs -newer web/dist/index.html -print -quit)" ]; then
+    say "building the web app (web/dist)"
+    (cd web && node build.mjs)
+  fi
+}
+
 # Debian's Chromium, for checking what a person sees of /_dev/mailbox.
 ensure_chromium() {
   command -v chromium >/dev/null && return

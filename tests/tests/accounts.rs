@@ -276,6 +276,20 @@ async fn my_bookings_split_into_upcoming_and_past() {
     assert_eq!(status, 200, "{upcoming}");
     assert_eq!(ids(&upcoming), vec![booking.clone()]);
     assert_eq!(upcoming["bookings"][0]["event"]["name"], DEMO_NIGHT);
+    // What cancelling would give back now, by the event's policy (shown
+    // before the customer confirms): refund and fee make up the total.
+    let preview = &upcoming["bookings"][0]["cancellation"];
+    assert_eq!(preview["allowed"], true, "{upcoming}");
+    let cents = |v: &Value| -> i64 {
+        v.as_str()
+            .and_then(|s| s.replace('.', "").parse().ok())
+            .expect("money")
+    };
+    assert_eq!(
+        cents(&preview["refund_amount"]) + cents(&preview["cancellation_fee"]),
+        cents(&upcoming["bookings"][0]["total_price"]),
+        "{preview}"
+    );
     let (_, past) = stack
         .get("/api/v1/bookings/me?when=past", Some(&user1))
         .await;

@@ -337,13 +337,16 @@ async fn the_real_binaries_serve_the_seed_flows_under_the_runtime_api() {
                 .find(|m| m["from"] == d.sender.as_str())
         })
         .await;
-    // The email's link is the status's claim path under PUBLIC_BASE_URL
-    // (the worker's environment from the template).
+    // The email links to the web app's page for the status's claim under
+    // PUBLIC_BASE_URL (the worker's environment from the template).
     let claim = offer["claim_url"].as_str().expect("claim url");
     let path = claim.trim_start_matches(&d.base);
+    let token = path
+        .strip_prefix("/api/v1/waitlist/offers/")
+        .expect("an API path");
     let text = email["text"].as_str().unwrap_or("");
     assert!(
-        text.contains(&format!("{}{path}", d.base)),
+        text.contains(&format!("{}/offers/{token}", d.base)),
         "{claim} in {text}"
     );
     // The claim link (offers-get), then booking the offer.

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use evently_core::clock::rfc3339;
-use evently_core::Event;
+use evently_core::policy::CancelRefused;
+use evently_core::{Booking, BookingStatus, Event, EventStatus};
 use evently_http::request::query_param;
 use evently_http::response::ok;
 use evently_http::views::BookingView;
@@ -84,9 +85,37 @@ async fn mine(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                     "ends_at": rfc3339(e.ends_at),
                     "venue": e.venue,
                 });
+                if b.status == BookingStatus::Confirmed {
+                    view["cancellation"] = cancellation(b, e, now);
+                }
             }
             view
         })
         .collect();
     ok(&json!({ "bookings": views }))
+}
+
+/// What cancelling a confirmed booking would do now, by its event's
+/// policy: `{allowed: true, refund_amount, cancellation_fee, until}` or
+/// `{allowed: false, reason}` — shown before the customer confirms.
+fn cancellation(b: &Booking, e: &Event, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    if e.status == EventStatus::Cancelled {
+        return json!({"allowed": false, "reason": "the organizer cancelled the event: refunded in full"});
+    }
+    let policy = &e.cancellation_policy;
+    match policy.refund(b.total_price, e.starts_at, now) {
+        Ok(r) => json!({
+            "allowed": true,
+            "refund_amount": r.refund_amount,
+            "cancellation_fee": r.cancellation_fee,
+            "until": rfc3339(policy.deadline(e.starts_at)),
+        }),
+        Err(CancelRefused::NotAllowed) => {
+            json!({"allowed": false, "reason": "this event does not allow cancellations"})
+        }
+        Err(CancelRefused::PastDeadline(at)) => json!({
+            "allowed": false,
+            "reason": format!("cancellations closed at {}", rfc3339(at)),
+        }),
+    }
 }

@@ -405,7 +405,7 @@ mod tests {
             total_price: "240.00".into(),
             currency: "USD".into(),
             expires_at: "20:15 UTC on 25 November 2026".into(),
-            claim_url: "http://127.0.0.1:3000/api/v1/waitlist/offers/abc".into(),
+            claim_url: "http://127.0.0.1:3000/offers/abc".into(),
         })
         .expect("renders");
         for body in [&mail.html, &mail.text] {
@@ -414,7 +414,7 @@ mod tests {
                 "A-1-1, A-1-2",
                 "240.00 USD",
                 "20:15 UTC",
-                "/waitlist/offers/abc",
+                "/offers/abc",
                 "Evently Studio, Berlin",
             ] {
                 assert!(body.contains(needle), "{needle} missing from {body}");

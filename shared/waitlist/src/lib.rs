@@ -90,7 +90,8 @@ pub struct EngineConfig {
     /// How long one run of an event's cancellation job may work before it
     /// hands the rest to a fresh run (the worker Lambda times out at 30 s).
     pub job_budget_secs: i64,
-    /// Where claim links point: `<base>/api/v1/waitlist/offers/<token>`.
+    /// Where claim links point: `<base>/offers/<token>`, the web app's page
+    /// for the offer (it reads `GET /api/v1/waitlist/offers/<token>`).
     pub public_base_url: String,
     /// How long one email attempt may take before another sender may try
     /// again (the claim on an attempt lapses).
@@ -598,7 +599,7 @@ impl Engine {
             currency: event.currency.clone(),
             expires_at: when(offer.expires_at),
             claim_url: format!(
-                "{}/api/v1/waitlist/offers/{}",
+                "{}/offers/{}",
                 self.config.public_base_url.trim_end_matches('/'),
                 offer.claim_token
             ),

@@ -1,0 +1,253 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import {
+  ApiError,
+  get,
+  newKey,
+  post,
+  session,
+  when,
+  type Compact,
+  type Entry,
+  type EventView,
+  type Hold,
+  type Layout,
+} from "../api";
+import { Checkout } from "../Checkout";
+import { Link } from "../router";
+import { SeatMap, type Placed } from "../SeatMap";
+import { Failure } from "../ui";
+
+const REFRESH_MS = 5000;
+const MAX_SEATS = 10;
+
+export function EventPage({ id }: { id: string }) {
+  const [event, setEvent] = useState<EventView | null>(null);
+  const [layout, setLayout] = useState<Layout | null>(null);
+  const [status, setStatus] = useState<Map<string, string>>(new Map());
+  const [compact, setCompact] = useState<Compact | null>(null);
+  const [selected, setSelected] = useState<{ section: string; seats: string[] }>({ section: "", seats: [] });
+  const [hold, setHold] = useState<Hold | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [quantity, setQuantity] = useState(2);
+  const user = session.user();
+
+  useEffect(() => {
+    get<EventView>(`/events/${id}`).then(setEvent).catch(setError);
+    get<Layout>(`/events/${id}/venue-layout?status=false`).then(setLayout).catch(setError);
+  }, [id]);
+
+  // Statuses, refreshed while the page is open: seats others take turn grey.
+  useEffect(() => {
+    if (!layout) return;
+    let stop = false;
+    const refresh = () =>
+      get<Compact>(`/events/${id}/seats/available?format=compact`)
+        .then((c) => {
+          if (stop) return;
+          const next = new Map<string, string>();
+          for (const s of layout.sections) {
+            const chars = c.sections.find((x) => x.id === s.id)?.seat_status ?? "";
+            s.seats.forEach((seat, i) => {
+              const ch = chars[i];
+              next.set(seat.id, ch === "b" ? "booked" : ch === "h" ? "held" : "available");
+            });
+          }
+          setStatus(next);
+          setCompact(c);
+        })
+        .catch(() => {});
+    refresh();
+    const t = setInterval(refresh, REFRESH_MS);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [layout, id]);
+
+  const chosen = useMemo(() => new Set(selected.seats), [selected]);
+  const section = layout?.sections.find((s) => s.id === selected.section);
+  const total = section ? (Number(section.price) * selected.seats.length).toFixed(2) : "0.00";
+
+  const toggle = ({ seat, section }: Placed) => {
+    if (hold) return;
+    const state = status.get(seat.id) ?? "available";
+    setSelected((cur) => {
+      if (cur.seats.includes(seat.id)) return { ...cur, seats: cur.seats.filter((s) => s !== seat.id) };
+      if (state !== "available") return cur;
+      // One hold is one section: choosing in another section starts over.
+      const seats = cur.section === section.id ? cur.seats : [];
+      if (seats.length >= MAX_SEATS) return cur;
+      return { section: section.id, seats: [...seats, seat.id] };
+    });
+  };
+
+  const holdSeats = async (body: Record<string, unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const h = await post<Hold>("/seats/hold", { event_id: id, ...body }, { "idempotency-key": newKey() });
+      setHold(h);
+      setSelected({ section: h.section_id, seats: h.seat_ids });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (error instanceof ApiError && error.status === 404 && !event) {
+    return (
+      <section>
+        <h1>No such event</h1>
+        <p>
+          <Link href="/">See what's on</Link>
+        </p>
+      </section>
+    );
+  }
+  if (!event || !layout) return <p aria-live="polite">Loading…</p>;
+  const soldOut = compact ? compact.sold_out : event.sold_out;
+
+  return (
+    <section class="event">
+      <h1>{event.name}</h1>
+      <p class="meta">
+        {when(event.starts_at)} · {event.venue.name}, {event.venue.city}
+      </p>
+      {event.description && <p>{event.description}</p>}
+      <p>
+        {soldOut ? (
+          <strong>Sold out</strong>
+        ) : (
+          `${compact?.total_available ?? event.available_seats} of ${event.total_seats} seats available`
+        )}
+      </p>
+      <SeatMap layout={layout} currency={event.currency} status={status} selected={chosen} onToggle={toggle} />
+      <Failure error={error} />
+      {hold ? (
+        <Checkout
+          hold={hold}
+          currency={event.currency}
+          onReleased={() => {
+            setHold(null);
+            setSelected({ section: "", seats: [] });
+          }}
+        />
+      ) : !user ? (
+        <p>
+          <Link href={`/login?next=${encodeURIComponent(`/events/${id}`)}`}>Log in</Link> to hold seats
+          {soldOut ? " or join the waitlist" : ""}.
+        </p>
+      ) : soldOut ? (
+        <Waitlist event={event} layout={layout} />
+      ) : (
+        <div class="choose">
+          <p aria-live="polite">
+            {selected.seats.length === 0
+              ? "Pick seats on the map (one section per hold), or let us choose."
+              : `${selected.seats.length} seat${selected.seats.length > 1 ? "s" : ""} in ${section?.name}: ${selected.seats.join(", ")} — ${total} ${event.currency}`}
+          </p>
+          <div class="actions">
+            <button
+              type="button"
+              class="primary"
+              disabled={busy || selected.seats.length === 0}
+              onClick={() => holdSeats({ section_id: selected.section, seat_ids: selected.seats })}
+            >
+              Hold {selected.seats.length || ""} seat{selected.seats.length === 1 ? "" : "s"}
+            </button>
+            <label class="inline" for="best-quantity">
+              Best available
+            </label>
+            <select id="best-quantity" value={quantity} onChange={(e) => setQuantity(Number(e.currentTarget.value))}>
+              {Array.from({ length: MAX_SEATS }, (_, i) => i + 1).map((n) => (
+                <option key={n} value={n}>
+                  {n}
+                </option>
+              ))}
+            </select>
+            <button type="button" disabled={busy} onClick={() => holdSeats({ quantity })}>
+              Find me {quantity} together
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Waitlist({ event, layout }: { event: EventView; layout: Layout }) {
+  const [entry, setEntry] = useState<Entry | null | undefined>(undefined);
+  const [quantity, setQuantity] = useState(2);
+  const [sectionId, setSectionId] = useState("");
+  const [maxPrice, setMaxPrice] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const load = () =>
+    get<{ entry: Entry }>(`/waitlist/status/${event.id}`)
+      .then((r) => setEntry(r.entry))
+      .catch((e) => (e instanceof ApiError && e.status === 404 ? setEntry(null) : setError(e)));
+  useEffect(() => {
+    load();
+  }, [event.id]);
+
+  if (entry === undefined) return null;
+  if (entry && ["waiting", "offered"].includes(entry.status)) {
+    return (
+      <section class="waitlist" aria-labelledby="wl">
+        <h2 id="wl">You are on the waitlist</h2>
+        {entry.status === "offered" && entry.offer ? (
+          <p>
+            Seats are held for you: <Link href={`/offers/${entry.offer.claim_url.split("/").pop()}`}>see the offer</Link>.
+          </p>
+        ) : (
+          <p>
+            Position <strong>{entry.position}</strong> for {entry.quantity} seat{entry.quantity > 1 ? "s" : ""}. We email
+            you when seats free up; they are held for you for 15 minutes.
+          </p>
+        )}
+      </section>
+    );
+  }
+  const join = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const preferences: Record<string, string> = {};
+    if (sectionId) preferences.section_id = sectionId;
+    if (maxPrice) preferences.max_price = Number(maxPrice).toFixed(2);
+    try {
+      await post("/waitlist/join", { event_id: event.id, quantity, preferences }, { "idempotency-key": newKey() });
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form class="waitlist" onSubmit={join} aria-labelledby="wl">
+      <h2 id="wl">Join the waitlist</h2>
+      <label for="wl-quantity">Seats</label>
+      <select id="wl-quantity" value={quantity} onChange={(e) => setQuantity(Number(e.currentTarget.value))}>
+          {Array.from({ length: 10 }, (_, i) => i + 1).map((n) => (
+            <option key={n} value={n}>
+              {n}
+            </option>
+          ))}
+      </select>
+      <label for="wl-section">Section</label>
+      <select id="wl-section" value={sectionId} onChange={(e) => setSectionId(e.currentTarget.value)}>
+          <option value="">Any</option>
+          {layout.sections.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name} ({s.price} {event.currency})
+            </option>
+          ))}
+      </select>
+      <label for="wl-max">Most I pay per seat ({event.currency})</label>
+      <input id="wl-max" type="number" min="0" step="0.01" value={maxPrice} onInput={(e) => setMaxPrice(e.currentTarget.value)} />
+      <Failure error={error} />
+      <button type="submit" class="primary">
+        Join the waitlist
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,195 @@
+// The web app in headless Chromium (Debian's, driven by playwright-core),
+// clicking through the seed's flows as people would, with axe-core on
+// every page:
+//   1. user1 picks both seats of Evently Demo Night on the map and pays;
+//   2. user2 finds it sold out and joins the waitlist;
+//   3. user1 cancels from "My bookings" (the refund shown first);
+//   4. user2 opens the offer link from the email in /_dev/mailbox and books.
+// Usage: node tests/e2e.mjs <base URL of a freshly seeded stack>
+// With SCREENSHOTS=<dir> it also saves the main pages as PNGs there.
+import { readFileSync, mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const base = (process.argv[2] || process.env.EVENTLY_URL || "http://127.0.0.1:3000").replace(/\/$/, "");
+const shots = process.env.SCREENSHOTS;
+if (shots) mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const PASSWORD = "evently-demo";
+let checks = 0;
+
+function ok(cond, what) {
+  if (!cond) throw new Error(`failed: ${what}`);
+  checks++;
+  console.log(`  ok - ${what}`);
+}
+
+async function axe(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  ok(bad.length === 0, `axe: no serious or critical violations on ${name}${bad.length ? ` ${JSON.stringify(bad)}` : ""}`);
+}
+
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function login(page, email) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${base}/`);
+}
+
+async function mailIds() {
+  const box = await (await fetch(`${base}/_dev/mailbox.json`)).json();
+  return new Set(box.messages.map((m) => m.id));
+}
+
+/** The first email to `to` with this subject that is not in `seen`. */
+async function mailTo(to, subjectStart, seen) {
+  for (let i = 0; i < 100; i++) {
+    const box = await (await fetch(`${base}/_dev/mailbox.json`)).json();
+    const mail = box.messages.find(
+      (m) => !seen.has(m.id) && m.to[0] === to && m.subject.startsWith(subjectStart),
+    );
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no email to ${to} starting "${subjectStart}"`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  // Flow 1: user1 books both seats on the map.
+  console.log("flow 1: user1 picks both seats of Evently Demo Night on the map and pays");
+  const ctx1 = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const p1 = await ctx1.newPage();
+  await p1.goto(`${base}/`);
+  await p1.getByRole("heading", { name: "What's on" }).waitFor();
+  await p1.getByRole("link", { name: "Evently Demo Night" }).waitFor();
+  await axe(p1, "the catalog");
+  await shot(p1, "catalog");
+  await p1.getByLabel("Search").fill("harbor");
+  await p1.getByRole("link", { name: "Evently Demo Night" }).waitFor({ state: "detached" });
+  ok(await p1.getByRole("link", { name: "Harbor Lights Festival" }).isVisible(), "search narrows the catalog");
+  await login(p1, "user1@example.com");
+  await p1.getByRole("link", { name: "Evently Demo Night" }).click();
+  await p1.getByRole("heading", { name: "Evently Demo Night" }).waitFor();
+  const seat1 = p1.locator('[data-seat-id="A-1-1"]');
+  await seat1.waitFor();
+  ok((await seat1.getAttribute("aria-label")).includes("row 1, seat 1"), "a seat's accessible name says where it is");
+  // The keyboard: focus the map's one seat stop, select, move right, select.
+  await seat1.focus();
+  await p1.keyboard.press("Enter");
+  await p1.keyboard.press("ArrowRight");
+  await p1.keyboard.press(" ");
+  ok((await seat1.getAttribute("aria-checked")) === "true", "Enter selects the focused seat");
+  ok((await p1.locator('[data-seat-id="A-1-2"]').getAttribute("aria-checked")) === "true", "arrow right and Space select the next seat");
+  await axe(p1, "the event page");
+  await shot(p1, "event-seat-map");
+  await p1.getByRole("button", { name: "Hold 2 seats" }).click();
+  await p1.getByRole("heading", { name: "Your seats are held" }).waitFor();
+  ok(await p1.getByRole("timer").isVisible(), "the hold shows its countdown");
+  await axe(p1, "the checkout");
+  await shot(p1, "checkout");
+  await p1.getByLabel("Visa (test, pays)").check();
+  await p1.getByRole("button", { name: /^Pay 240\.00/ }).click();
+  await p1.getByRole("heading", { name: "You're going" }).waitFor();
+  await p1.locator("li.ticket img").nth(1).waitFor();
+  ok((await p1.locator("li.ticket").count()) === 2, "the booking shows two tickets with QR codes");
+  await axe(p1, "the booking");
+  await shot(p1, "booking-tickets");
+
+  // Flow 2: user2 finds it sold out and joins the waitlist.
+  console.log("flow 2: user2 joins the waitlist");
+  const ctx2 = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p2 = await ctx2.newPage();
+  await login(p2, "user2@example.com");
+  await p2.getByRole("link", { name: "Evently Demo Night" }).click();
+  await p2.getByText("Sold out", { exact: true }).waitFor();
+  // The map follows the seats (refreshed every 5 s from the stream-kept
+  // seat maps): the booked seats turn grey without a reload.
+  await p2.waitForFunction(
+    () => document.querySelector('[data-seat-id="A-1-1"]')?.getAttribute("data-status") === "booked",
+    null,
+    { timeout: 20000 },
+  );
+  ok(true, "taken seats are greyed for others");
+  await p2.getByLabel("Seats", { exact: true }).selectOption("2");
+  await p2.getByRole("button", { name: "Join the waitlist" }).click();
+  await p2.getByRole("heading", { name: "You are on the waitlist" }).waitFor();
+  ok(await p2.getByText(/Position 1/).isVisible(), "user2 sees position 1 (at phone width)");
+  await axe(p2, "the waitlist (phone width)");
+  await shot(p2, "waitlist-phone");
+
+  // Flow 3: user1 cancels, the refund shown before confirming.
+  console.log("flow 3: user1 cancels");
+  const before = await mailIds();
+  await p1.goto(`${base}/me`);
+  await p1.getByRole("heading", { name: "My bookings" }).waitFor();
+  await p1.getByRole("button", { name: /^Cancel booking \(refund/ }).click();
+  ok(await p1.getByText(/You get back/).isVisible(), "the refund is shown before confirming");
+  await axe(p1, "my bookings");
+  await shot(p1, "my-bookings");
+  await p1.getByRole("button", { name: /^Yes, cancel/ }).click();
+  await p1.getByText("cancelled", { exact: true }).waitFor();
+  ok(true, "the booking is cancelled");
+
+  // Flow 4: user2 opens the offer email's link and books.
+  console.log("flow 4: user2 books the offer from the email's link");
+  const mail = await mailTo("user2@example.com", "Your seats for Evently Demo Night", before);
+  const link = mail.text.match(/https?:\/\/\S+\/offers\/[0-9a-f]{32}/)?.[0];
+  ok(link, "the offer email links to the web app's offer page");
+  await p2.goto(link.replace(/^https?:\/\/[^/]+/, base));
+  await p2.getByRole("heading", { name: /Seats held for you/ }).waitFor();
+  ok(await p2.getByRole("timer").isVisible(), "the offer shows its countdown");
+  await axe(p2, "the offer page");
+  await shot(p2, "offer");
+  await p2.getByRole("button", { name: /^Pay 240\.00/ }).click();
+  await p2.getByRole("heading", { name: "You're going" }).waitFor();
+  await p2.locator("li.ticket img").nth(1).waitFor();
+  ok((await p2.locator("li.ticket").count()) === 2, "user2's booking has two tickets");
+
+  // The 4,200-seat Harbor Arena's map: every seat drawn and named.
+  await p2.goto(`${base}/`);
+  await p2.getByRole("link", { name: "Harbor Lights Festival" }).click();
+  await p2.getByRole("heading", { name: "Harbor Lights Festival" }).waitFor();
+  await p2.locator("[data-seat-id]").nth(4199).waitFor({ state: "attached" });
+  ok((await p2.locator("[data-seat-id]").count()) === 4200, "the Harbor Arena's map draws its 4,200 seats");
+  await axe(p2, "the Harbor Arena's event page");
+  await p1.goto(`${base}/`);
+  await p1.getByRole("link", { name: "Harbor Lights Festival" }).click();
+  await p1.locator("[data-seat-id]").nth(4199).waitFor({ state: "attached" });
+  await shot(p1, "event-arena");
+
+  // A page that does not exist, and the reset page, pass axe too.
+  await p2.goto(`${base}/no/such/page`);
+  await p2.getByRole("heading", { name: "Not found" }).waitFor();
+  await axe(p2, "the not-found page");
+  await p2.goto(`${base}/reset-password?token=${"0".repeat(64)}`);
+  await p2.getByLabel(/New password/).fill("a brand new password");
+  await p2.getByRole("button", { name: "Set password" }).click();
+  await p2.getByRole("alert").waitFor();
+  ok((await p2.getByRole("alert").textContent()).includes("ask for a new one"), "a dead reset link says so");
+  await axe(p2, "the reset page");
+  console.log(`web e2e: ${checks} passed, 0 failed`);
+} finally {
+  await browser.close();
+}
