@@ -9,6 +9,7 @@ import { MyPage } from "./pages/MyPage";
 import { BookingPage } from "./pages/BookingPage";
 import { Login } from "./pages/Login";
 import { ResetPassword } from "./pages/ResetPassword";
+import { AdminHome, EventAdmin, EventNew, VenueDesigner } from "./pages/Admin";
 
 function useUser(): User | null {
   const [user, setUser] = useState(session.user());
@@ -29,6 +30,10 @@ function Page({ path }: { path: string }) {
   if (match("/me", path)) return <MyPage />;
   if (match("/login", path)) return <Login />;
   if (match("/reset-password", path)) return <ResetPassword />;
+  if (match("/admin", path)) return <AdminHome />;
+  if (match("/admin/venues/new", path)) return <VenueDesigner />;
+  if (match("/admin/events/new", path)) return <EventNew />;
+  if ((p = match("/admin/events/:id", path))) return <EventAdmin id={p.id} />;
   return (
     <section>
       <h1>Not found</h1>
@@ -55,6 +60,7 @@ function App() {
         <nav aria-label="Main">
           <Link href="/">What's on</Link>
           {user && <Link href="/me">My bookings</Link>}
+          {user && user.role !== "customer" && <Link href="/admin">Organizer</Link>}
           {user ? (
             <button
               type="button"

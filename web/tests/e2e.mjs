@@ -4,7 +4,9 @@
 //   1. user1 picks both seats of Evently Demo Night on the map and pays;
 //   2. user2 finds it sold out and joins the waitlist;
 //   3. user1 cancels from "My bookings" (the refund shown first);
-//   4. user2 opens the offer link from the email in /_dev/mailbox and books.
+//   4. user2 opens the offer link from the email in /_dev/mailbox and books;
+//   5. the organizer designs a venue, creates and publishes an event from
+//      it, and sees a sale on its dashboard.
 // Usage: node tests/e2e.mjs <base URL of a freshly seeded stack>
 // With SCREENSHOTS=<dir> it also saves the main pages as PNGs there.
 import { readFileSync, mkdirSync } from "node:fs";
@@ -178,6 +180,68 @@ try {
   await p1.getByRole("link", { name: "Harbor Lights Festival" }).click();
   await p1.locator("[data-seat-id]").nth(4199).waitFor({ state: "attached" });
   await shot(p1, "event-arena");
+
+  // Flow 5: the organizer designs a venue, creates and publishes an event
+  // from it, and sees a sale on its dashboard.
+  console.log("flow 5: the organizer designs a venue, publishes an event, sees the sale");
+  const ctx3 = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const p3 = await ctx3.newPage();
+  await login(p3, "organizer@example.com");
+  await p3.getByRole("link", { name: "Organizer" }).click();
+  await p3.getByRole("heading", { name: "Organizer" }).waitFor();
+  await p3.getByRole("link", { name: "Evently Demo Night" }).waitFor();
+  await axe(p3, "the organizer's overview");
+  await p3.getByRole("link", { name: "Design a venue" }).click();
+  await p3.getByLabel("Venue name").fill("Riverside Hall");
+  await p3.getByLabel("City").fill("Lisbon");
+  await p3.getByLabel("Rows", { exact: true }).fill("6");
+  await p3.getByLabel("Seats per row").fill("10");
+  await p3.getByLabel(/^Gaps/).fill("A-1-1");
+  await p3.getByRole("heading", { name: "Preview: 59 seats" }).waitFor();
+  ok((await p3.locator("[data-seat-id]").count()) === 59, "the designer's live map shows 6×10 seats less the gap");
+  ok((await p3.locator('[data-seat-id="A-1-1"]').count()) === 0, "a gap is not drawn");
+  await axe(p3, "the venue designer");
+  await shot(p3, "venue-designer");
+  await p3.getByRole("button", { name: "Save the venue" }).click();
+  await p3.getByRole("heading", { name: "Create an event" }).waitFor();
+  await p3.getByLabel("Event name").fill("Spring Gala");
+  await p3.getByLabel(/^Price in Stalls/).fill("60");
+  await axe(p3, "the new event form");
+  await p3.getByRole("button", { name: "Create the draft" }).click();
+  await p3.getByRole("heading", { name: "Spring Gala" }).waitFor();
+  ok(await p3.getByText("draft", { exact: true }).isVisible(), "the event starts as a draft");
+  await p3.getByRole("button", { name: "Publish" }).click();
+  await p3.getByText("published", { exact: true }).waitFor();
+  const gala = p3.url().split("/").pop();
+  // Someone buys two seats of it (through the API, as the flows above do
+  // through the pages).
+  const call = async (method, path, token, body) => {
+    const resp = await fetch(`${base}/api/v1${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return resp.json();
+  };
+  const user3 = (await call("POST", "/auth/login", null, { email: "user3@example.com", password: PASSWORD })).access_token;
+  const hold = await call("POST", "/seats/hold", user3, { event_id: gala, section_id: "A", seat_ids: ["A-2-1", "A-2-2"] });
+  const booked = await call("POST", "/bookings/confirm", user3, { hold_id: hold.hold_id, payment_details: { card_token: "tok_visa" } });
+  ok(booked.booking?.status === "confirmed", "a customer books two seats of the new event");
+  // The dashboard follows the stream: reload until the sale shows.
+  let sold = "";
+  for (let i = 0; i < 40 && sold !== "2 of 59"; i++) {
+    await p3.reload();
+    const tile = p3.locator(".tile", { hasText: "Seats sold" }).locator("strong");
+    await tile.waitFor();
+    sold = (await tile.textContent()) ?? "";
+    if (sold !== "2 of 59") await p3.waitForTimeout(250);
+  }
+  ok(sold === "2 of 59", "the dashboard shows the sale");
+  await p3.getByText("120.00 USD").first().waitFor();
+  await p3.getByRole("cell", { name: "A-2-1, A-2-2" }).waitFor();
+  ok(true, "the attendee list shows the booking");
+  await axe(p3, "the event dashboard");
+  await shot(p3, "organizer-dashboard");
 
   // A page that does not exist, and the reset page, pass axe too.
   await p2.goto(`${base}/no/such/page`);
