@@ -266,6 +266,30 @@ async fn an_organizer_runs_an_event_from_template_to_cancellation() {
     assert_eq!(figures["refunds"], "72.00");
     assert_eq!(figures["revenue"], "48.00", "40 + 80 − 72 refunded");
     assert_eq!(figures["utilization"], 0.2222);
+    // Sales over time (the dashboard's chart): the hours add up to the
+    // totals (all within the test's hour or two).
+    let hours = figures["sales_by_hour"].as_array().expect("sales_by_hour");
+    assert!(!hours.is_empty() && hours.len() <= 2, "{figures}");
+    let sum = |field: &str| -> i64 {
+        hours
+            .iter()
+            .map(|h| match &h[field] {
+                Value::String(m) => m.replace('.', "").parse::<i64>().unwrap_or(i64::MIN),
+                other => other.as_i64().unwrap_or(i64::MIN),
+            })
+            .sum()
+    };
+    assert_eq!(
+        (
+            sum("bookings"),
+            sum("sales"),
+            sum("refunds"),
+            sum("cancellations")
+        ),
+        (2, 12_000, 7_200, 1),
+        "{figures}"
+    );
+    assert_eq!(sum("seats_sold"), 2, "net of the cancellation: {figures}");
     // The catalog list reads the same counters; the event's own page counts.
     let (_, listed) = stack.get("/api/v1/events?q=gala", None).await;
     assert_eq!(listed["events"][0]["available_seats"], 5, "{listed}");

@@ -237,6 +237,8 @@ try {
     if (sold !== "2 of 59") await p3.waitForTimeout(250);
   }
   ok(sold === "2 of 59", "the dashboard shows the sale");
+  await p3.getByText(/^Sales over time, by hour \(revenue to date 120\.00 USD\)/).waitFor();
+  ok(await p3.getByText("120.00 USD · 1 booking").isVisible(), "the sales chart shows this hour's booking");
   await p3.getByText("120.00 USD").first().waitFor();
   await p3.getByRole("cell", { name: "A-2-1, A-2-2" }).waitFor();
   ok(true, "the attendee list shows the booking");

@@ -127,6 +127,27 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             body["event_id"] = json!(event.id);
             body["status"] = json!(event.status);
             body["currency"] = json!(event.currency);
+            // Sales over time, by hour (the dashboard's chart).
+            let money = |cents: i64| evently_core::Money::from_cents(cents).to_string();
+            body["sales_by_hour"] = app
+                .store
+                .sales_by_hour(&event.id)
+                .await?
+                .iter()
+                .map(|h| {
+                    let get = |c: Counter| h.counts.get(&c).copied().unwrap_or(0);
+                    json!({
+                        "hour": evently_core::clock::rfc3339(
+                            chrono::DateTime::from_timestamp(h.hour, 0).unwrap_or_default()
+                        ),
+                        "bookings": get(Counter::Bookings),
+                        "seats_sold": get(Counter::Sold),
+                        "sales": money(get(Counter::SalesCents)),
+                        "refunds": money(get(Counter::RefundsCents)),
+                        "cancellations": get(Counter::Cancellations),
+                    })
+                })
+                .collect();
             ok(&body)
         }
         None => {

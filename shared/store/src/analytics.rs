@@ -29,9 +29,28 @@ const APPLIED_MARKER_SECS: i64 = 2 * 24 * 3600;
 const HELD_MARKER_GRACE_SECS: i64 = 3600;
 /// The width of a held-seat bucket.
 const HELD_BUCKET_SECS: i64 = 10;
-/// Records per transaction: one marker, at most one counters update and one
-/// held-seat bucket update each, within DynamoDB's 100 items.
+/// Records per transaction: one marker, at most one counters update, one
+/// held-seat bucket update and one hourly sales bucket update each, within
+/// DynamoDB's 100 items.
 const RECORDS_PER_TX: usize = 25;
+/// The width of a sales bucket (the dashboard's sales over time).
+const SALES_BUCKET_SECS: i64 = 3600;
+/// What a sales bucket counts: the money and the bookings, as they happen.
+const SALES_COUNTERS: [Counter; 5] = [
+    Counter::Bookings,
+    Counter::Sold,
+    Counter::SalesCents,
+    Counter::Cancellations,
+    Counter::RefundsCents,
+];
+
+/// One hour of an event's sales: bookings, seats sold (net of
+/// cancellations), sales and refunds in cents, cancellations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalesHour {
+    pub hour: i64,
+    pub counts: BTreeMap<Counter, i64>,
+}
 
 /// The analytics item of a new event (counters start at zero).
 pub(crate) fn analytics_item(event: &Event) -> Item {
@@ -212,12 +231,21 @@ impl Store {
         // DynamoDB allows one operation per item in a transaction: merge the
         // counter deltas per event and settle each hold's marker.
         let mut deltas: BTreeMap<&str, BTreeMap<Counter, i64>> = BTreeMap::new();
+        let mut sales: BTreeMap<(&str, i64), BTreeMap<Counter, i64>> = BTreeMap::new();
         let mut holds: BTreeMap<(&str, &str), HoldSpan> = BTreeMap::new();
         for r in records {
             let fx = &r.effects;
             let per_event = deltas.entry(fx.event_id.as_str()).or_default();
+            let hour = r.at.div_euclid(SALES_BUCKET_SECS) * SALES_BUCKET_SECS;
             for (c, by) in &fx.counts {
                 *per_event.entry(*c).or_default() += by;
+                if SALES_COUNTERS.contains(c) {
+                    *sales
+                        .entry((fx.event_id.as_str(), hour))
+                        .or_default()
+                        .entry(*c)
+                        .or_default() += by;
+                }
             }
             if let Some(h) = &fx.hold_started {
                 holds
@@ -283,6 +311,36 @@ impl Store {
                 let update = held_update(&self.table, event_id, bucket, by)?;
                 items.push(TransactWriteItem::builder().update(update).build());
             }
+        }
+        for ((event_id, hour), counts) in sales {
+            let counts: Vec<(Counter, i64)> = counts.into_iter().filter(|(_, v)| *v != 0).collect();
+            if counts.is_empty() {
+                continue;
+            }
+            let expr = counts
+                .iter()
+                .map(|(c, _)| format!("#{0} :{0}", c.attribute()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key(keys::PK, s(keys::event_sales(event_id)))
+                .key(keys::SK, s(format!("{hour:012}")))
+                // `hour` is a DynamoDB reserved word: through a placeholder.
+                .update_expression(format!("SET entity = :entity, #hour = :hour ADD {expr}"))
+                .expression_attribute_names("#hour", "hour")
+                .expression_attribute_values(":entity", s("sales_hour"))
+                .expression_attribute_values(":hour", n(hour));
+            for (c, by) in &counts {
+                update = update
+                    .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
+                    .expression_attribute_values(format!(":{}", c.attribute()), n(by));
+            }
+            items.push(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_err)?)
+                    .build(),
+            );
         }
         let req = self
             .client
@@ -359,6 +417,29 @@ impl Store {
             .iter()
             .map(counters_of)
             .collect()
+    }
+
+    /// An event's sales hour by hour, oldest first (hours with none are
+    /// absent): one Query of its sales partition.
+    pub async fn sales_by_hour(&self, event_id: &str) -> Result<Vec<SalesHour>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(keys::event_sales(event_id)));
+        Ok(self
+            .query_all(query)
+            .await?
+            .iter()
+            .map(|i| SalesHour {
+                hour: attr_n(i, "hour").unwrap_or(0),
+                counts: SALES_COUNTERS
+                    .iter()
+                    .map(|c| (*c, attr_n(i, c.attribute()).unwrap_or(0)))
+                    .collect(),
+            })
+            .collect())
     }
 
     /// Seats in holds that have not ended or expired by `now` (to within a

@@ -64,6 +64,12 @@ pub fn event_live_holds(event_id: &str) -> String {
     format!("EVENT#{event_id}#HELD")
 }
 
+/// An event's sales per hour (sort key: the hour's start, epoch seconds,
+/// 12 digits), kept by the analytics stream consumer.
+pub fn event_sales(event_id: &str) -> String {
+    format!("EVENT#{event_id}#SALES")
+}
+
 /// The marker that a stream record's analytics effects were applied.
 pub fn applied_record(record_id: &str) -> String {
     format!("APPLIED#{record_id}")

@@ -28,7 +28,7 @@ mod waitlist;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
-pub use analytics::{Applicable, EventCounters, LiveHolds, Recount};
+pub use analytics::{Applicable, EventCounters, LiveHolds, Recount, SalesHour};
 pub use bookings::{Alongside, CancelOutcome, ConfirmError};
 pub use catalog::{CatalogPage, CatalogQuery, Cursor};
 pub use doors::{CheckIn, StaffMember};

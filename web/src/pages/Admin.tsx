@@ -63,6 +63,7 @@ interface Analytics {
   currency: string;
   utilization: number;
   waitlist: { waiting: number; offered: number; converted: number; expired: number; withdrawn: number };
+  sales_by_hour?: { hour: string; bookings: number; seats_sold: number; sales: Money; refunds: Money; cancellations: number }[];
 }
 
 function useOrganizer(): boolean {
@@ -441,6 +442,30 @@ function Bars({ title, items }: { title: string; items: { label: string; value: 
   );
 }
 
+/** Sales and revenue hour by hour (the last 48 hours with any), with the
+ * running total of revenue. */
+function SalesOverTime({ hours, currency }: { hours: NonNullable<Analytics["sales_by_hour"]>; currency: string }) {
+  let running = 0;
+  const rows = hours.map((h) => {
+    const net = Number(h.sales) - Number(h.refunds);
+    running += net;
+    return { ...h, net, running };
+  });
+  const shown = rows.slice(-48);
+  const max = Math.max(1, ...shown.map((r) => Math.abs(r.net)));
+  return (
+    <Bars
+      title={`Sales over time, by hour (revenue to date ${running.toFixed(2)} ${currency})`}
+      items={shown.map((r) => ({
+        label: new Date(r.hour).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }),
+        value: Math.max(0, r.net),
+        max,
+        text: `${r.net.toFixed(2)} ${currency} · ${r.bookings} booking${r.bookings === 1 ? "" : "s"}${r.cancellations ? ` · ${r.cancellations} cancelled` : ""}`,
+      }))}
+    />
+  );
+}
+
 export function EventAdmin({ id }: { id: string }) {
   const ok = useOrganizer();
   const [event, setEvent] = useState<AdminEvent | null>(null);
@@ -564,7 +589,9 @@ export function EventAdmin({ id }: { id: string }) {
               ]}
             />
           )}
-          <p class="meta">Sales over time are not charted yet: the analytics API keeps totals, not a time series.</p>
+          {stats.sales_by_hour && stats.sales_by_hour.length > 0 && (
+            <SalesOverTime hours={stats.sales_by_hour} currency={stats.currency} />
+          )}
         </>
       )}
       {event.status === "published" && (
