@@ -290,6 +290,31 @@ async fn the_real_binaries_serve_the_seed_flows_under_the_runtime_api() {
         (200, Some("confirmed")),
         "{one}"
     );
+    // Its confirmation email: written in the booking's transaction, handed
+    // on by the stream binary from the notification's INSERT (Lambda's
+    // event carries an empty old image there), sent by the worker binary
+    // with a QR picture per ticket.
+    let confirmation = d
+        .stack
+        .eventually_some(
+            "user1's confirmation email, through the binaries",
+            30,
+            || async {
+                d.stack.mailbox().await.into_iter().find(|m| {
+                    m["from"] == d.sender.as_str()
+                        && m["to"][0] == "user1@example.com"
+                        && m["subject"]
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("Your tickets for"))
+                })
+            },
+        )
+        .await;
+    assert_eq!(
+        confirmation["images"].as_array().map(Vec::len),
+        Some(2),
+        "{confirmation}"
+    );
 
     // The waitlist (waitlist-join, waitlist-status), then a cancellation
     // (bookings-cancel) → stream → waitlist-stream → queue → waitlist-worker
@@ -330,11 +355,12 @@ async fn the_real_binaries_serve_the_seed_flows_under_the_runtime_api() {
     let email = d
         .stack
         .eventually_some("the offer email, sent by the worker binary", 30, || async {
-            d.stack
-                .mailbox()
-                .await
-                .into_iter()
-                .find(|m| m["from"] == d.sender.as_str())
+            d.stack.mailbox().await.into_iter().find(|m| {
+                m["from"] == d.sender.as_str()
+                    && m["subject"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("Your seats for"))
+            })
         })
         .await;
     // The email links to the web app's page for the status's claim under

@@ -34,23 +34,40 @@ function arrange(layout: Layout) {
     rows.get(k)!.push(p);
   }
   for (const r of rows.values()) r.sort((a, b) => a.seat.x - b.seat.x);
-  const xs = all.map((p) => p.seat.x);
-  const ys = all.map((p) => p.seat.y);
+  // Loops, not Math.min(...xs): 100,000 arguments overflow the stack.
+  let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const { seat } of all) {
+    minX = Math.min(minX, seat.x);
+    maxX = Math.max(maxX, seat.x);
+    minY = Math.min(minY, seat.y);
+    maxY = Math.max(maxY, seat.y);
+  }
+  if (all.length === 0) [minX, minY, maxX, maxY] = [0, 0, 0, 0];
   // At least a small hall's worth of space: a two-seat studio is not
   // drawn with seats the size of the screen.
   const minW = 200;
   const minH = 110;
-  const x0 = Math.min(...xs) - 3 * R;
-  const y0 = Math.min(...ys) - 5 * R;
-  const w0 = Math.max(...xs) - Math.min(...xs) + 6 * R;
-  const h0 = Math.max(...ys) - Math.min(...ys) + 8 * R;
+  const x0 = minX - 3 * R;
+  const y0 = minY - 5 * R;
+  const w0 = maxX - minX + 6 * R;
+  const h0 = maxY - minY + 8 * R;
   const box = {
     x: x0 - Math.max(0, minW - w0) / 2,
     y: y0 - Math.max(0, minH - h0) / 2,
     w: Math.max(w0, minW),
     h: Math.max(h0, minH),
   };
-  return { all, byId, rows, box };
+  const labels = layout.sections
+    .filter((s) => s.seats.length > 0)
+    .map((s) => {
+      let [x, y] = [Infinity, Infinity];
+      for (const seat of s.seats) {
+        x = Math.min(x, seat.x);
+        y = Math.min(y, seat.y);
+      }
+      return { id: s.id, name: s.name, x, y: y - 2.5 * R };
+    });
+  return { all, byId, rows, box, labels };
 }
 
 export function priceColours(layout: Layout): Map<string, string> {
@@ -93,8 +110,36 @@ const SeatDot = memo(function SeatDot(props: {
   );
 });
 
+/** Every seat, drawn once per change of what they show — not when the map
+ * is zoomed or panned (only the viewBox changes then): a 50,000-seat map
+ * stays smooth. */
+const SeatsLayer = memo(function SeatsLayer(props: {
+  all: Placed[];
+  status: Map<string, string>;
+  selected: Set<string>;
+  focusId: string;
+  colours: Map<string, string>;
+  currency: string;
+}) {
+  return (
+    <g>
+      {props.all.map((p) => (
+        <SeatDot
+          key={p.seat.id}
+          p={p}
+          state={props.status.get(p.seat.id) ?? "available"}
+          chosen={props.selected.has(p.seat.id)}
+          focus={p.seat.id === props.focusId}
+          colour={props.colours.get(p.section.price) ?? PALETTE[0]}
+          currency={props.currency}
+        />
+      ))}
+    </g>
+  );
+});
+
 export function SeatMap(props: Props) {
-  const { all, byId, rows, box } = useMemo(() => arrange(props.layout), [props.layout]);
+  const { all, byId, rows, box, labels } = useMemo(() => arrange(props.layout), [props.layout]);
   const colours = useMemo(() => priceColours(props.layout), [props.layout]);
   const [focusId, setFocusState] = useState<string>(() => all[0]?.seat.id ?? "");
   // The keys read the focused seat from here, not from the state: a key
@@ -114,7 +159,6 @@ export function SeatMap(props: Props) {
   const zoomBy = (f: number) =>
     setZoom((z) => ({ ...z, scale: Math.min(20, Math.max(1, z.scale * f)) }));
 
-  const stateOf = (id: string) => props.status.get(id) ?? "available";
   const focusSeat = (id: string) => {
     setFocusId(id);
     svg.current?.querySelector<SVGElement>(`[data-seat-id="${CSS.escape(id)}"]`)?.focus();
@@ -204,25 +248,19 @@ export function SeatMap(props: Props) {
           }
         }}
       >
-        {props.layout.sections.map((s) => {
-          const first = s.seats[0];
-          return first ? (
-            <text key={s.id} x={Math.min(...s.seats.map((x) => x.x))} y={Math.min(...s.seats.map((x) => x.y)) - 2.5 * R} class="section-label" aria-hidden="true">
-              {s.name}
-            </text>
-          ) : null;
-        })}
-        {all.map((p) => (
-          <SeatDot
-            key={p.seat.id}
-            p={p}
-            state={stateOf(p.seat.id)}
-            chosen={props.selected.has(p.seat.id)}
-            focus={p.seat.id === focusId}
-            colour={colours.get(p.section.price) ?? PALETTE[0]}
-            currency={props.currency}
-          />
+        {labels.map((l) => (
+          <text key={l.id} x={l.x} y={l.y} class="section-label" aria-hidden="true">
+            {l.name}
+          </text>
         ))}
+        <SeatsLayer
+          all={all}
+          status={props.status}
+          selected={props.selected}
+          focusId={focusId}
+          colours={colours}
+          currency={props.currency}
+        />
       </svg>
       <ul class="legend" aria-label="Legend">
         {[...colours.entries()].map(([price, colour]) => (

@@ -62,7 +62,15 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
     Vec::new()
 }
 
+/// An image as plain JSON; None when absent. Lambda's event has an empty
+/// image where the record has none (an INSERT's old image): read as
+/// present, every insert looked like an update, and the booking emails and
+/// refunds the stream hands on by their INSERT never left (the real
+/// binary's Postman run caught it; the in-process consumer gets None).
 fn plain(item: &serde_dynamo::Item) -> Option<Value> {
+    if item.is_empty() {
+        return None;
+    }
     serde_dynamo::from_item::<_, Value>(item.clone()).ok()
 }
 

@@ -41,10 +41,16 @@ export function EventPage({ id }: { id: string }) {
   useEffect(() => {
     if (!layout) return;
     let stop = false;
+    let last = "";
     const refresh = () =>
       get<Compact>(`/events/${id}/seats/available?format=compact`)
         .then((c) => {
           if (stop) return;
+          setCompact(c);
+          // Redraw the seats only when one changed (a 50,000-seat map).
+          const now = c.sections.map((x) => `${x.id}:${x.seat_status}`).join("|");
+          if (now === last) return;
+          last = now;
           const next = new Map<string, string>();
           for (const s of layout.sections) {
             const chars = c.sections.find((x) => x.id === s.id)?.seat_status ?? "";
@@ -54,7 +60,6 @@ export function EventPage({ id }: { id: string }) {
             });
           }
           setStatus(next);
-          setCompact(c);
         })
         .catch(() => {});
     refresh();
