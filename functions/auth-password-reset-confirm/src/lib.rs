@@ -34,6 +34,9 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         field: "token".into(),
         message: "is not a reset token (the 64 hex digits from the email's link)".into(),
     })?;
+    // The password's own rules first (length, one repeated character):
+    // input that breaks them is 422 whatever the token.
+    weak(&body.new_password, "")?;
     let now = app.clock.now().timestamp();
     let record = app
         .store
@@ -42,12 +45,7 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         .filter(|r| !r.used && r.expires_at > now)
         .ok_or_else(gone)?;
     let account = app.store.account(&record.user_id).await?.ok_or_else(gone)?;
-    validate_password(&body.new_password, &account.user.email).map_err(|e| {
-        ApiError::Unprocessable {
-            field: "new_password".into(),
-            message: e.message,
-        }
-    })?;
+    weak(&body.new_password, &account.user.email)?;
     let new_hash = hash_password(&body.new_password)?;
     if app
         .store
@@ -64,4 +62,13 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         )),
         _ => Err(gone()),
     }
+}
+
+/// 422 naming `new_password` when the password breaks the registration
+/// rules (for `email`, or `""` before the account is known).
+fn weak(password: &str, email: &str) -> Result<(), ApiError> {
+    validate_password(password, email).map_err(|e| ApiError::Unprocessable {
+        field: "new_password".into(),
+        message: e.message,
+    })
 }

@@ -26,6 +26,12 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 async fn change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.tokens.authenticate(&req).await?;
     let body: Change = json_body(&req)?;
+    // The new password's own rules first: input that breaks them is 422
+    // whatever the current password.
+    validate_password(&body.new_password, "").map_err(|e| ApiError::Unprocessable {
+        field: "new_password".into(),
+        message: e.message,
+    })?;
     // One strongly consistent read: the hash to check and the version the
     // session must still be on (what `App::authenticate` checks).
     let account = app
