@@ -120,7 +120,8 @@ async fn attendees(app: &App, req: Request) -> Result<Response<Body>, ApiError> 
             }
         },
     };
-    let cursor = match query_param(&req, "cursor") {
+    // An empty cursor is no cursor (the first page), as a form sends it.
+    let cursor = match query_param(&req, "cursor").filter(|c| !c.is_empty()) {
         None => None,
         Some(raw) => Some(Cursor::decode(&raw).ok_or_else(|| ApiError::Unprocessable {
             field: "cursor".into(),
