@@ -95,13 +95,6 @@ fn mark_of(image: &Value) -> Option<Option<evently_core::SeatMark>> {
     Some(state.mark())
 }
 
-fn plain(item: &serde_dynamo::Item) -> Option<Value> {
-    if item.is_empty() {
-        return None;
-    }
-    serde_dynamo::from_item::<_, Value>(item.clone()).ok()
-}
-
 /// The Lambda handler: decodes the DynamoDB stream event and reports
 /// partial batch failures (`ReportBatchItemFailures`).
 pub async fn handler(
@@ -117,8 +110,8 @@ pub async fn handler(
             id: r.event_id.clone(),
             sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
             at: r.change.approximate_creation_date_time.timestamp(),
-            old: plain(&r.change.old_image),
-            new: plain(&r.change.new_image),
+            old: evently_store::stream_image(&r.change.old_image),
+            new: evently_store::stream_image(&r.change.new_image),
         })
         .collect();
     let failed = project_batch(store, bus, &records).await;

@@ -4,8 +4,7 @@
 //! two uses at once cannot both succeed. A used, expired or unknown token
 //! is 410; every session from before ends (the token version moves on).
 
-use evently_core::user::validate_password;
-use evently_http::auth::{hash_password, reset_token_hash};
+use evently_http::auth::{check_new_password, hash_password, reset_token_hash};
 use evently_http::request::json_body;
 use evently_http::response::no_content;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
@@ -36,7 +35,7 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     })?;
     // The password's own rules first (length, one repeated character):
     // input that breaks them is 422 whatever the token.
-    weak(&body.new_password, "")?;
+    check_new_password(&body.new_password, "")?;
     let now = app.clock.now().timestamp();
     let record = app
         .store
@@ -45,7 +44,7 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         .filter(|r| !r.used && r.expires_at > now)
         .ok_or_else(gone)?;
     let account = app.store.account(&record.user_id).await?.ok_or_else(gone)?;
-    weak(&body.new_password, &account.user.email)?;
+    check_new_password(&body.new_password, &account.user.email)?;
     let new_hash = hash_password(&body.new_password)?;
     if app
         .store
@@ -62,13 +61,4 @@ async fn confirm(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         )),
         _ => Err(gone()),
     }
-}
-
-/// 422 naming `new_password` when the password breaks the registration
-/// rules (for `email`, or `""` before the account is known).
-fn weak(password: &str, email: &str) -> Result<(), ApiError> {
-    validate_password(password, email).map_err(|e| ApiError::Unprocessable {
-        field: "new_password".into(),
-        message: e.message,
-    })
 }

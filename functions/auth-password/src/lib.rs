@@ -4,8 +4,7 @@
 //! access token issued before — this request's included — stops working
 //! (the account's token version moves on in the same write).
 
-use evently_core::user::validate_password;
-use evently_http::auth::{hash_password, verify_password};
+use evently_http::auth::{check_new_password, hash_password, verify_password};
 use evently_http::request::json_body;
 use evently_http::response::no_content;
 use evently_http::throttle::{self, login_limits, source_ip};
@@ -28,10 +27,7 @@ async fn change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let body: Change = json_body(&req)?;
     // The new password's own rules first: input that breaks them is 422
     // whatever the current password.
-    validate_password(&body.new_password, "").map_err(|e| ApiError::Unprocessable {
-        field: "new_password".into(),
-        message: e.message,
-    })?;
+    check_new_password(&body.new_password, "")?;
     // One strongly consistent read: the hash to check and the version the
     // session must still be on (what `App::authenticate` checks).
     let account = app
@@ -48,12 +44,7 @@ async fn change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         throttle::failed(app, &limits).await;
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
-    validate_password(&body.new_password, &account.user.email).map_err(|e| {
-        ApiError::Unprocessable {
-            field: "new_password".into(),
-            message: e.message,
-        }
-    })?;
+    check_new_password(&body.new_password, &account.user.email)?;
     if body.new_password == body.current_password {
         return Err(ApiError::Unprocessable {
             field: "new_password".into(),

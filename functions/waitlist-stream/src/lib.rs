@@ -62,18 +62,6 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
     Vec::new()
 }
 
-/// An image as plain JSON; None when absent. Lambda's event has an empty
-/// image where the record has none (an INSERT's old image): read as
-/// present, every insert looked like an update, and the booking emails and
-/// refunds the stream hands on by their INSERT never left (the real
-/// binary's Postman run caught it; the in-process consumer gets None).
-fn plain(item: &serde_dynamo::Item) -> Option<Value> {
-    if item.is_empty() {
-        return None;
-    }
-    serde_dynamo::from_item::<_, Value>(item.clone()).ok()
-}
-
 /// The Lambda handler: decodes the DynamoDB stream event and reports
 /// partial batch failures (`ReportBatchItemFailures`).
 pub async fn handler(
@@ -87,8 +75,8 @@ pub async fn handler(
         .map(|r| Record {
             sequence_number: r.change.sequence_number.clone().unwrap_or_default(),
             change: Change {
-                old: plain(&r.change.old_image),
-                new: plain(&r.change.new_image),
+                old: evently_store::stream_image(&r.change.old_image),
+                new: evently_store::stream_image(&r.change.new_image),
             },
         })
         .collect();

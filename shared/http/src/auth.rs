@@ -414,6 +414,16 @@ async fn fetch_keys(
     Ok(keys_of(current, previous))
 }
 
+/// A new password (change or reset) held to the registration rules for
+/// `email` (`""` before the account is known: length and repetition only);
+/// 422 naming `new_password`, the field both routes take.
+pub fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
+    evently_core::user::validate_password(password, email).map_err(|e| ApiError::Unprocessable {
+        field: "new_password".into(),
+        message: e.message,
+    })
+}
+
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

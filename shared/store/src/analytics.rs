@@ -128,6 +128,34 @@ fn held_key(event_id: &str, bucket: i64) -> (String, String) {
     (keys::event_live_holds(event_id), format!("{bucket:012}"))
 }
 
+/// An update of the item at `key` adding each counter's delta (the item is
+/// created if absent), after `set` (a `SET …` clause whose names and values
+/// the caller adds, or empty). Counter names go through placeholders:
+/// several are DynamoDB reserved words.
+fn counters_update(
+    table: &str,
+    (pk, sk): (String, String),
+    counts: &[(Counter, i64)],
+    set: &str,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    let adds = counts
+        .iter()
+        .map(|(c, _)| format!("#{0} :{0}", c.attribute()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(pk))
+        .key(keys::SK, s(sk))
+        .update_expression(format!("{set} ADD {adds}").trim_start().to_owned());
+    for (c, by) in counts {
+        update = update
+            .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
+            .expression_attribute_values(format!(":{}", c.attribute()), n(by));
+    }
+    update
+}
+
 /// An update adding `by` seats to a held-seat bucket (created if absent).
 fn held_update(table: &str, event_id: &str, bucket: i64, by: i64) -> Result<Update, StoreError> {
     let (pk, sk) = held_key(event_id, bucket);
@@ -266,22 +294,7 @@ impl Store {
                 continue;
             }
             let (pk, _) = keys::event(event_id);
-            // Names through placeholders: several are DynamoDB reserved words.
-            let expr = counts
-                .iter()
-                .map(|(c, _)| format!("#{0} :{0}", c.attribute()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(pk))
-                .key(keys::SK, s(keys::ANALYTICS_SK))
-                .update_expression(format!("ADD {expr}"));
-            for (c, by) in &counts {
-                update = update
-                    .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
-                    .expression_attribute_values(format!(":{}", c.attribute()), n(by));
-            }
+            let update = counters_update(&self.table, (pk, keys::ANALYTICS_SK.into()), &counts, "");
             items.push(
                 TransactWriteItem::builder()
                     .update(update.build().map_err(build_err)?)
@@ -317,25 +330,17 @@ impl Store {
             if counts.is_empty() {
                 continue;
             }
-            let expr = counts
-                .iter()
-                .map(|(c, _)| format!("#{0} :{0}", c.attribute()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .key(keys::PK, s(keys::event_sales(event_id)))
-                .key(keys::SK, s(format!("{hour:012}")))
-                // `hour` is a DynamoDB reserved word: through a placeholder.
-                .update_expression(format!("SET entity = :entity, #hour = :hour ADD {expr}"))
-                .expression_attribute_names("#hour", "hour")
-                .expression_attribute_values(":entity", s("sales_hour"))
-                .expression_attribute_values(":hour", n(hour));
-            for (c, by) in &counts {
-                update = update
-                    .expression_attribute_names(format!("#{}", c.attribute()), c.attribute())
-                    .expression_attribute_values(format!(":{}", c.attribute()), n(by));
-            }
+            let key = (keys::event_sales(event_id), format!("{hour:012}"));
+            // `hour` is a DynamoDB reserved word: through a placeholder.
+            let update = counters_update(
+                &self.table,
+                key,
+                &counts,
+                "SET entity = :entity, #hour = :hour",
+            )
+            .expression_attribute_names("#hour", "hour")
+            .expression_attribute_values(":entity", s("sales_hour"))
+            .expression_attribute_values(":hour", n(hour));
             items.push(
                 TransactWriteItem::builder()
                     .update(update.build().map_err(build_err)?)

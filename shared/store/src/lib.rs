@@ -279,6 +279,17 @@ pub(crate) fn attr_s<'a>(
         .ok_or_else(|| StoreError::Corrupt(format!("item without string `{name}`")))
 }
 
+/// A stream record's image as plain JSON, as the stream functions read it;
+/// None when absent. Lambda's event has an empty image where the record
+/// has none (an INSERT's old image, a REMOVE's new one): read as present,
+/// every insert would look like an update.
+pub fn stream_image(item: &serde_dynamo::Item) -> Option<serde_json::Value> {
+    if item.is_empty() {
+        return None;
+    }
+    serde_dynamo::from_item(item.clone()).ok()
+}
+
 pub(crate) fn attr_n(
     item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
     name: &str,
