@@ -18,6 +18,8 @@ A rule:
      "senders": ["a@b.test", ...]    # SES: only mail from these sources
      "fault": "throttle" | "provisioned" | "conflict" | "internal" | "timeout",
      "rate": 0.0-1.0,                # chance per matching request
+     "every": N,                     # instead of a chance: the Nth, 2Nth, …
+                                     # matching request that reaches the rule
      "count": N,                     # optional: at most N injections
      "delay_ms": 1500}               # for "timeout"
 
@@ -35,7 +37,12 @@ What each fault answers, as the real service would:
                 `delay_ms`: past the client's attempt timeout the caller sees
                 a timeout for a write that happened (the ambiguous case).
 
-Rules are tried in order; the first whose dice roll hits is injected. Table
+Rules are tried in order; the first whose dice roll hits is injected. A rule
+with `every` rolls no dice: it counts the matching requests that reach it
+(those an earlier rule did not take) and hits every Nth, so a test can be
+sure a fault it depends on happened however the scheduling went — put such
+rules first, and the count of their hits is the number of matching requests
+divided by N. Table
 and sender filters let tests that share one endpoint fault only their own
 table. Not faulted: DynamoDB Streams, SQS, EventBridge (the event-source
 plumbing around the functions, not calls the functions make).
@@ -117,9 +124,22 @@ class Rule:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
         self.count = doc.get("count")
+        every = doc.get("every")
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+            raise ValueError("every must be a whole number of at least 1")
+        self.every = every
+        self.seen = 0
         self.delay_ms = int(doc.get("delay_ms", 1500))
         self.injected = 0
         self.doc = doc
+
+    def roll(self, rng: random.Random) -> bool:
+        """Whether this matching request is faulted: the dice, or the
+        stride of `every`."""
+        if self.every is None:
+            return rng.random() < self.rate
+        self.seen += 1
+        return self.seen % self.every == 0
 
     def matches(self, req: Request) -> bool:
         if req.service != self.service:
@@ -177,7 +197,7 @@ class Faults:
             return None
         with self.lock:
             for rule in self.rules:
-                if rule.matches(req) and self.rng.random() < rule.rate:
+                if rule.matches(req) and rule.roll(self.rng):
                     rule.injected += 1
                     self.counts[(req.service, req.operation, rule.fault)] += 1
                     return rule

@@ -192,8 +192,21 @@ class FaultsTest(unittest.TestCase):
         self.assertEqual(self.code(self.put("held")), "ThrottlingException")
         self.assertEqual(self.ep.faults("GET")["scopes"], ["mine"])
 
+    def test_every_nth_request_is_faulted_without_dice(self) -> None:
+        self.ep.faults("POST", {"rules": [{"fault": "throttle", "operations": ["PutItem"], "every": 3}]})
+        outcomes = []
+        for i in range(9):
+            try:
+                self.put(f"e{i}")()
+                outcomes.append("ok")
+            except ClientError as e:
+                outcomes.append(e.response["Error"]["Code"])
+        self.assertEqual(outcomes, ["ok", "ok", "ThrottlingException"] * 3)
+        self.assertEqual(self.ep.faults("GET")["rules"][0]["injected"], 3)
+
     def test_bad_rules_are_refused(self) -> None:
         for doc in ({"rules": [{"fault": "meteor"}]}, {"rules": [{"fault": "throttle", "rate": 2}]},
+                    {"rules": [{"fault": "throttle", "every": 0}]},
                     {"rules": [{"service": "ses", "fault": "timeout"}]}):
             with self.assertRaises(urllib.error.HTTPError) as ctx:
                 self.ep.faults("POST", doc)

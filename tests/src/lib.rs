@@ -390,6 +390,16 @@ impl Stack {
     /// How many faults this stack's current rules (the last `faults` call)
     /// have injected so far.
     pub async fn injected_here(&self) -> u64 {
+        self.rules_here()
+            .await
+            .iter()
+            .filter_map(|r| r["injected"].as_u64())
+            .sum()
+    }
+
+    /// This stack's current DynamoDB rules as the endpoint reports them,
+    /// each with the `injected` count of its hits.
+    pub async fn rules_here(&self) -> Vec<Value> {
         let status = self.fault_status().await;
         let table = self.app.store.table();
         status["rules"]
@@ -401,15 +411,8 @@ impl Stack {
                     .as_array()
                     .is_some_and(|t| t.iter().any(|x| x == table))
             })
-            .filter_map(|r| r["injected"].as_u64())
-            .sum()
-    }
-
-    /// How many faults the endpoint injected, by `service:operation:fault`
-    /// (across every stack sharing the endpoint).
-    pub async fn injected(&self) -> serde_json::Map<String, Value> {
-        let status = self.fault_status().await;
-        status["injected"].as_object().cloned().unwrap_or_default()
+            .cloned()
+            .collect()
     }
 
     /// A published event of `owner`'s, written straight to the store (fast:
