@@ -1122,8 +1122,11 @@ async fn once_the_organizer_cancels_customers_cannot_cancel_under_the_policy() {
 #[tokio::test]
 async fn seats_too_many_for_one_request_are_written_over_several_and_nothing_is_lost() {
     // A request budget of 4 s: a step of 1,000 seats starts only with 3 s
-    // left, so each request writes a step or two, says so, and the next
-    // one resumes.
+    // left (or twice what the last step took), so each request writes a
+    // step, says so, and the next one resumes. The seat writes are slowed
+    // so that a step takes over a second on any machine (10 rounds of 4
+    // batches, each answered 100 ms late): a fast endpoint would otherwise
+    // write every step in the first request.
     let stack = Stack::start_with(
         None,
         evently_http::Config {
@@ -1140,6 +1143,12 @@ async fn seats_too_many_for_one_request_are_written_over_several_and_nothing_is_
         .await;
     assert_eq!(status, 201, "{created}");
     let venue_id = created["venue"]["id"].as_str().expect("id");
+    stack
+        .faults(
+            1,
+            json!([{"fault": "timeout", "operations": ["BatchWriteItem"], "delay_ms": 100}]),
+        )
+        .await;
     let (status, event) = stack
         .send_as(
             Method::POST,
@@ -1171,6 +1180,7 @@ async fn seats_too_many_for_one_request_are_written_over_several_and_nothing_is_
             _ => panic!("{status} {body}"),
         }
     };
+    stack.no_faults().await;
     assert_eq!(published["event"]["status"], "published");
     assert!(
         patches >= 2,
