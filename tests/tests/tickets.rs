@@ -349,9 +349,10 @@ async fn a_booking_is_confirmed_by_email_with_its_qr_tickets_and_a_cancellation_
         .iter()
         .all(|i| i["type"] == "image/png" && i["bytes"].as_u64() > Some(100)));
     assert_eq!(html.matches("data:image/png;base64,").count(), 2);
+    // "Manage your booking" opens the web app's page for it.
     assert!(
-        html.contains(&format!("/api/v1/bookings/{booking}/tickets")),
-        "manage link"
+        html.contains(&format!("{}\"", stack.url(&format!("/bookings/{booking}")))),
+        "the manage link opens the booking's web page"
     );
 
     let (status, _) = stack

@@ -445,7 +445,7 @@ mod tests {
             booking_id: "B1".into(),
             total_price: "240.00".into(),
             currency: "USD".into(),
-            manage_url: "http://127.0.0.1:3000/api/v1/bookings/B1/tickets".into(),
+            manage_url: "http://127.0.0.1:3000/bookings/B1".into(),
             tickets: ["A-1-1", "A-1-2"]
                 .iter()
                 .enumerate()
@@ -465,7 +465,7 @@ mod tests {
             "cid:ticket-1@evently",
             "cid:ticket-2@evently",
             "240.00 USD",
-            "/bookings/B1/tickets",
+            "http://127.0.0.1:3000/bookings/B1",
         ] {
             assert!(mail.html.contains(needle), "{needle}");
         }

@@ -468,7 +468,9 @@ impl Engine {
             booking_id: booking.id.clone(),
             total_price: booking.total_price.to_string(),
             currency: event.currency.clone(),
-            manage_url: format!("{base}/api/v1/bookings/{}/tickets", booking.id),
+            // The web app's booking page: the tickets with their QR codes,
+            // and cancelling with the policy's refund shown first.
+            manage_url: format!("{base}/bookings/{}", booking.id),
             tickets: note
                 .tickets
                 .iter()
