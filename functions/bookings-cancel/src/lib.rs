@@ -26,11 +26,8 @@ async fn cancel(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     // transaction (two requests in all); a refusal before it checks it by
     // a read first.
     let claims = app.tokens.authenticate(&req).await?;
-    match cancel_as(app, &req, &claims).await {
-        Err(e @ ApiError::Unauthorized(_)) => Err(e),
-        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
-        other => other,
-    }
+    app.session_checked(&claims, cancel_as(app, &req, &claims).await)
+        .await
 }
 
 async fn cancel_as(app: &App, req: &Request, claims: &Claims) -> Result<Response<Body>, ApiError> {

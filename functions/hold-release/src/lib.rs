@@ -15,16 +15,13 @@ async fn release(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     // The session's token version is checked in the release's transaction
     // (two requests in all); an answer without a write checks it by a read.
     let claims = app.tokens.authenticate(&req).await?;
-    match release_as(app, &req, &claims).await {
-        Err(e @ ApiError::Unauthorized(_)) => Err(e),
-        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
-        Ok(done) if !done.wrote => {
-            app.session_current(&claims).await?;
-            Ok(no_content())
-        }
-        Ok(_) => Ok(no_content()),
-        Err(e) => Err(e),
+    let done = app
+        .session_checked(&claims, release_as(app, &req, &claims).await)
+        .await?;
+    if !done.wrote {
+        app.session_current(&claims).await?;
     }
+    Ok(no_content())
 }
 
 /// How a release ended: `wrote` when its transaction committed (and so

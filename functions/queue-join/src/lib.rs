@@ -27,11 +27,8 @@ async fn join(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     // (a join stays one round trip in an on-sale's rush); a refusal before
     // it checks it by a read.
     let claims = app.tokens.authenticate(&req).await?;
-    match join_as(app, &req, &claims).await {
-        Err(e @ ApiError::Unauthorized(_)) => Err(e),
-        Err(e) if e.status().is_client_error() => Err(app.refusing(&claims, e).await),
-        other => other,
-    }
+    app.session_checked(&claims, join_as(app, &req, &claims).await)
+        .await
 }
 
 async fn join_as(app: &App, req: &Request, claims: &Claims) -> Result<Response<Body>, ApiError> {

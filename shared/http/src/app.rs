@@ -147,17 +147,23 @@ impl App {
         }
     }
 
-    /// `refusal`, for a route that checks the session inside its write
-    /// transaction but refuses before writing: unless the session has
-    /// ended, which is said first (an ended session learns nothing).
-    pub async fn refusing(
+    /// The `outcome` of a route that checks the session inside its write
+    /// transaction: a refusal (a 4xx other than 401) it gave before
+    /// writing is said only while the session is current — an ended
+    /// session is told so first and learns nothing else. Successes, 401s
+    /// and server errors pass as they are.
+    pub async fn session_checked<T>(
         &self,
         claims: &crate::Claims,
-        refusal: crate::ApiError,
-    ) -> crate::ApiError {
-        match self.session_current(claims).await {
-            Err(ended) => ended,
-            Ok(()) => refusal,
+        outcome: Result<T, crate::ApiError>,
+    ) -> Result<T, crate::ApiError> {
+        match outcome {
+            Err(e @ crate::ApiError::Unauthorized(_)) => Err(e),
+            Err(refusal) if refusal.status().is_client_error() => {
+                self.session_current(claims).await?;
+                Err(refusal)
+            }
+            other => other,
         }
     }
 
