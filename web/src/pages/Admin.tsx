@@ -282,10 +282,10 @@ export function VenueDesigner() {
           Add a section
         </button>
         <h2>Preview: {total} seats</h2>
-        {total > 0 && total <= 20000 ? (
-          <SeatMap layout={layout} currency="" status={new Map()} selected={new Set()} onToggle={() => {}} />
+        {total > 0 ? (
+          <SeatMap layout={layout} currency="" states={new Map()} selected={new Set()} onToggle={() => {}} />
         ) : (
-          <p>{total === 0 ? "No seats yet." : "Too many seats to preview here; the venue is still valid up to 100,000."}</p>
+          <p>No seats yet.</p>
         )}
         <Failure error={error} />
         <button type="submit" class="primary">

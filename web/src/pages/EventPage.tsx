@@ -14,7 +14,7 @@ import {
 } from "../api";
 import { Checkout } from "../Checkout";
 import { Link } from "../router";
-import { SeatMap, type Placed } from "../SeatMap";
+import { SeatMap, stateOf, type Placed } from "../SeatMap";
 import { Failure } from "../ui";
 
 const REFRESH_MS = 5000;
@@ -23,7 +23,8 @@ const MAX_SEATS = 10;
 export function EventPage({ id }: { id: string }) {
   const [event, setEvent] = useState<EventView | null>(null);
   const [layout, setLayout] = useState<Layout | null>(null);
-  const [status, setStatus] = useState<Map<string, string>>(new Map());
+  // Each section's seat states, a character per seat (compact availability).
+  const [states, setStates] = useState<Map<string, string>>(new Map());
   const [compact, setCompact] = useState<Compact | null>(null);
   const [selected, setSelected] = useState<{ section: string; seats: string[] }>({ section: "", seats: [] });
   const [hold, setHold] = useState<Hold | null>(null);
@@ -47,19 +48,12 @@ export function EventPage({ id }: { id: string }) {
         .then((c) => {
           if (stop) return;
           setCompact(c);
-          // Redraw the seats only when one changed (a 50,000-seat map).
+          // A new map only when a seat changed; the map redraws only the
+          // parts whose own string changed.
           const now = c.sections.map((x) => `${x.id}:${x.seat_status}`).join("|");
           if (now === last) return;
           last = now;
-          const next = new Map<string, string>();
-          for (const s of layout.sections) {
-            const chars = c.sections.find((x) => x.id === s.id)?.seat_status ?? "";
-            s.seats.forEach((seat, i) => {
-              const ch = chars[i];
-              next.set(seat.id, ch === "b" ? "booked" : ch === "h" ? "held" : "available");
-            });
-          }
-          setStatus(next);
+          setStates(new Map(c.sections.map((x) => [x.id, x.seat_status])));
         })
         .catch(() => {});
     refresh();
@@ -74,9 +68,9 @@ export function EventPage({ id }: { id: string }) {
   const section = layout?.sections.find((s) => s.id === selected.section);
   const total = section ? (Number(section.price) * selected.seats.length).toFixed(2) : "0.00";
 
-  const toggle = ({ seat, section }: Placed) => {
+  const toggle = ({ seat, section, index }: Placed) => {
     if (hold) return;
-    const state = status.get(seat.id) ?? "available";
+    const state = stateOf(states.get(section.id)?.[index]);
     setSelected((cur) => {
       if (cur.seats.includes(seat.id)) return { ...cur, seats: cur.seats.filter((s) => s !== seat.id) };
       if (state !== "available") return cur;
@@ -128,7 +122,7 @@ export function EventPage({ id }: { id: string }) {
           `${compact?.total_available ?? event.available_seats} of ${event.total_seats} seats available`
         )}
       </p>
-      <SeatMap layout={layout} currency={event.currency} status={status} selected={chosen} onToggle={toggle} />
+      <SeatMap layout={layout} currency={event.currency} states={states} selected={chosen} onToggle={toggle} />
       <Failure error={error} />
       {hold ? (
         <Checkout
