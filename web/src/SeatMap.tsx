@@ -19,13 +19,13 @@
 // A venue of up to SEAT_LIMIT seats (the Harbor Arena's 4,200) is drawn
 // whole, seat by seat, at every zoom.
 import { memo } from "preact/compat";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Layout, Seat, Section } from "./api";
 
 const PALETTE = ["#0b57d0", "#8e24aa", "#00897b", "#ef6c00", "#c2185b", "#5d4037", "#3949ab", "#7cb342"];
 const TAKEN = "#c8c8c8";
 const R = 4;
-/** Seats drawn at most at once. */
+/** Seats drawn at most at once (those in view, and the focused seat's tile). */
 export const SEAT_LIMIT = 5000;
 /** Seats per tile, the unit of culling and redrawing. */
 const TILE = 200;
@@ -301,7 +301,9 @@ export function SeatMap(props: Props) {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  useEffect(() => {
+  // Before the next key press is handled: a held-down arrow key must find
+  // the focus on the seat it moved to, not on the page.
+  useLayoutEffect(() => {
     const id = pending.current;
     if (!id) return;
     const el = svg.current?.querySelector<SVGElement>(`[data-seat-id="${CSS.escape(id)}"]`);
@@ -326,9 +328,10 @@ export function SeatMap(props: Props) {
     const shown = tiles.filter((t) => overlaps(t.bounds, view));
     let count = 0;
     for (const t of shown) count += t.placed.length;
-    return { viewBox: `${z.cx - w / 2} ${z.cy - h / 2} ${w} ${h}`, view, shown, detailed: count <= SEAT_LIMIT };
+    return { viewBox: `${z.cx - w / 2} ${z.cy - h / 2} ${w} ${h}`, view, shown, detailed: count <= SEAT_LIMIT - TILE };
   };
-  const { viewBox, view, shown, detailed } = plan(zoom);
+  const planned = plan(zoom);
+  const { viewBox, view, detailed } = planned;
 
   const clampScale = (s: number) => Math.min(MAX_SCALE, Math.max(1, s));
   const zoomBy = (f: number) => setZoom((z) => ({ ...z, scale: clampScale(z.scale * f) }));
@@ -387,9 +390,14 @@ export function SeatMap(props: Props) {
   };
 
   const tileOf = (p: Placed) => blockOf.get(p.section.id)?.tiles[Math.floor(p.index / TILE)];
-  // The tab stop: the focused seat if it is drawn, else the first seat drawn.
   const at = byId.get(focusId);
   const focusTile = at && tileOf(at);
+  // The focused seat stays drawn while the view moves away from it (its
+  // tile is kept): removing the element that has the focus would drop the
+  // focus to the page, and the keys with it.
+  const shown =
+    detailed && focusTile && !planned.shown.includes(focusTile) ? [...planned.shown, focusTile] : planned.shown;
+  // The tab stop: the focused seat if it is drawn, else the first seat drawn.
   const [stop, stopTile] =
     focusTile && shown.includes(focusTile) ? [focusId, focusTile] : [shown[0]?.placed[0]?.seat.id ?? "", shown[0]];
   const chosen = new Map<Tile | undefined, string>();
