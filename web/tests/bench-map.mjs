@@ -6,7 +6,8 @@
 // (tests/synthetic.mjs). Prints the timings; asserts nothing (scripts/bench,
 // and docs/benchmarks.md for what one run gave).
 // Usage: node tests/bench-map.mjs   (after node build.mjs)
-import { serve, launch, frame, layout } from "./synthetic.mjs";
+import { serve, layout } from "./synthetic.mjs";
+import { launch, frame } from "./browser.mjs";
 
 const site = await serve();
 const browser = await launch();

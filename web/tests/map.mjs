@@ -3,30 +3,15 @@
 // do with 50,000 seats, and that the page never holds more seats than it can
 // redraw at once. In scripts/test; timings are in tests/bench-map.mjs.
 // With SCREENSHOTS=<dir> it also saves the stadium's map as PNGs there.
-import { readFileSync, mkdirSync } from "node:fs";
-import { serve, launch, frame, layout } from "./synthetic.mjs";
+import { mkdirSync } from "node:fs";
+import { serve, layout } from "./synthetic.mjs";
+import { launch, frame, ok, axe, checks } from "./browser.mjs";
 
 // The map's SEAT_LIMIT (src/SeatMap.tsx): seats drawn at most at once.
 const LIMIT = 5000;
-const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const shots = process.env.SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 const shot = async (page, name) => shots && (await page.locator(".seatmap").screenshot({ path: `${shots}/${name}.png` }));
-let checks = 0;
-function ok(cond, what) {
-  if (!cond) throw new Error(`failed: ${what}`);
-  checks++;
-  console.log(`  ok - ${what}`);
-}
-async function axe(page, name) {
-  await page.addScriptTag({ content: axeSource });
-  const bad = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help}`);
-  });
-  ok(bad.length === 0, `axe: no serious or critical violations on ${name}${bad.length ? ` ${bad.join("; ")}` : ""}`);
-}
 const seatsDrawn = (page) => page.evaluate(() => document.querySelectorAll("[data-seat-id]").length);
 const active = (page) =>
   page.evaluate(() => ({
@@ -144,4 +129,4 @@ try {
   await browser.close();
   site.close();
 }
-console.log(`seat map at stadium size: ${checks} checks passed`);
+console.log(`seat map at stadium size: ${checks()} checks passed`);

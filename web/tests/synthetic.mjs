@@ -5,7 +5,6 @@
 // and tests/bench-map.mjs (in scripts/bench).
 import { createServer } from "node:http";
 import { readFileSync, existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 
 const dist = new URL("../dist/", import.meta.url).pathname;
 
@@ -73,15 +72,3 @@ export async function serve() {
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return { base: `http://127.0.0.1:${server.address().port}`, state, close: () => server.close() };
 }
-
-/** Debian's Chromium, headless, with nothing reaching out of the machine. */
-export function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-}
-
-/** Resolves after the next painted frame. */
-export const frame = (page) =>
-  page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
