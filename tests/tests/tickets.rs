@@ -166,6 +166,19 @@ async fn a_booking_is_a_ticket_per_seat_and_the_door_lets_each_in_once() {
             "{body}"
         );
     }
+    // The organizer sees who is on the door (and only the organizer).
+    let (status, list) = stack.get(&staff, Some(&org)).await;
+    assert_eq!(status, 200, "{list}");
+    let on_door: Vec<&str> = list["staff"]
+        .as_array()
+        .expect("staff")
+        .iter()
+        .filter_map(|m| m["user_id"].as_str())
+        .collect();
+    assert_eq!(on_door, [bob_id.as_str()], "{list}");
+    assert_eq!(list["staff"][0]["name"], "Bob");
+    assert_eq!(stack.get(&staff, Some(&bob)).await.0, 403);
+    assert_eq!(stack.get(&staff, Some(&rival)).await.0, 404);
     let (status, let_in) = scan(&stack, &bob, &event.id, &genuine).await;
     assert_eq!(status, 200, "{let_in}");
     assert_eq!(scan(&stack, &bob, &other.id, &elsewhere).await.0, 403);
@@ -176,6 +189,8 @@ async fn a_booking_is_a_ticket_per_seat_and_the_door_lets_each_in_once() {
     assert_eq!(stack.delete_as(&org, &removal).await.0, 204);
     assert_eq!(stack.delete_as(&org, &removal).await.0, 404);
     assert_eq!(stack.get(&attendees, Some(&bob)).await.0, 403);
+    let (_, list) = stack.get(&staff, Some(&org)).await;
+    assert_eq!(list["staff"], json!([]), "removed from the list");
 
     // A cancelled booking's tickets are void at the door.
     let (_, cem) = stack.customer("Cem").await;

@@ -6,35 +6,16 @@
 //   3. user1 cancels from "My bookings" (the refund shown first);
 //   4. user2 opens the offer link from the email in /_dev/mailbox and books;
 //   5. the organizer designs a venue, creates and publishes an event from
-//      it, and sees a sale on its dashboard.
+//      it, sees a sale on its dashboard, and adds and removes door staff.
 // Usage: node tests/e2e.mjs <base URL of a freshly seeded stack>
 // With SCREENSHOTS=<dir> it also saves the main pages as PNGs there.
-import { readFileSync, mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { launch, ok, axe, checks } from "./browser.mjs";
 
 const base = (process.argv[2] || process.env.EVENTLY_URL || "http://127.0.0.1:3000").replace(/\/$/, "");
 const shots = process.env.SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
 const PASSWORD = "evently-demo";
-let checks = 0;
-
-function ok(cond, what) {
-  if (!cond) throw new Error(`failed: ${what}`);
-  checks++;
-  console.log(`  ok - ${what}`);
-}
-
-async function axe(page, name) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
-  });
-  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
-  ok(bad.length === 0, `axe: no serious or critical violations on ${name}${bad.length ? ` ${JSON.stringify(bad)}` : ""}`);
-}
 
 async function shot(page, name) {
   if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -66,18 +47,7 @@ async function mailTo(to, subjectStart, seen) {
   throw new Error(`no email to ${to} starting "${subjectStart}"`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launch();
 try {
   // Flow 1: user1 books both seats on the map.
   console.log("flow 1: user1 picks both seats of Evently Demo Night on the map and pays");
@@ -245,6 +215,25 @@ try {
   await axe(p3, "the event dashboard");
   await shot(p3, "organizer-dashboard");
 
+  // Door staff: the organizer lets user3 scan at this event, then takes it back.
+  const attendeesOf = async (token) =>
+    (await fetch(`${base}/api/v1/admin/events/${gala}/attendees`, { headers: { authorization: `Bearer ${token}` } })).status;
+  ok((await attendeesOf(user3)) === 403, "a customer cannot read the attendees");
+  const staffEmail = p3.getByLabel("Their account's email");
+  await staffEmail.fill("nobody-here@example.com");
+  await p3.getByRole("button", { name: "Add to the door" }).click();
+  await p3.getByRole("alert").filter({ hasText: "no account has this email" }).waitFor();
+  ok(true, "adding an email with no account says so");
+  await staffEmail.fill("user3@example.com");
+  await p3.getByRole("button", { name: "Add to the door" }).click();
+  const member = p3.getByRole("list", { name: "Door staff" }).getByRole("listitem").filter({ hasText: "(user3@example.com)" });
+  await member.waitFor();
+  ok((await attendeesOf(user3)) === 200, "added to the door, user3 can read the attendees");
+  await member.getByRole("button", { name: /^Remove / }).click();
+  await p3.getByText("Nobody yet: only you can check people in.").waitFor();
+  ok((await attendeesOf(user3)) === 403, "removed, user3 cannot any more");
+  await axe(p3, "the dashboard's door staff");
+
   // A page that does not exist, and the reset page, pass axe too.
   await p2.goto(`${base}/no/such/page`);
   await p2.getByRole("heading", { name: "Not found" }).waitFor();
@@ -255,7 +244,7 @@ try {
   await p2.getByRole("alert").waitFor();
   ok((await p2.getByRole("alert").textContent()).includes("ask for a new one"), "a dead reset link says so");
   await axe(p2, "the reset page");
-  console.log(`web e2e: ${checks} passed, 0 failed`);
+  console.log(`web e2e: ${checks()} passed, 0 failed`);
 } finally {
   await browser.close();
 }

@@ -1,4 +1,6 @@
 //! An event's door staff, managed by its organizer:
+//! - GET /api/v1/admin/events/{event_id}/staff — who they are, in the
+//!   order they were added (200 `{staff: [...]}`);
 //! - POST /api/v1/admin/events/{event_id}/staff `{email}` — lets that
 //!   existing account check tickets in and read the attendee list of this
 //!   event only (201; adding someone again changes nothing but the date);
@@ -7,7 +9,7 @@
 
 use evently_http::admin::{organizer, owned_event};
 use evently_http::request::{json_body, path_param};
-use evently_http::response::created;
+use evently_http::response::{created, ok};
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
 use evently_store::StaffMember;
 use lambda_http::http::{Method, StatusCode};
@@ -45,13 +47,11 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
                 added_at: app.clock.now(),
             };
             app.store.add_staff(&member).await?;
-            created(&json!({ "staff": {
-                "user_id": member.user_id,
-                "email": member.email,
-                "name": member.name,
-                "event_id": member.event_id,
-                "added_at": evently_core::clock::rfc3339(member.added_at),
-            }}))
+            created(&json!({ "staff": view(&member) }))
+        }
+        Method::GET => {
+            let staff = app.store.event_staff(&event.id).await?;
+            ok(&json!({ "staff": staff.iter().map(view).collect::<Vec<_>>() }))
         }
         Method::DELETE => {
             let user_id = path_param(&req, "user_id")?;
@@ -66,6 +66,16 @@ async fn route(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
             *resp.status_mut() = StatusCode::NO_CONTENT;
             Ok(resp)
         }
-        _ => Err(ApiError::MethodNotAllowed("POST or DELETE".into())),
+        _ => Err(ApiError::MethodNotAllowed("GET, POST or DELETE".into())),
     }
+}
+
+fn view(member: &StaffMember) -> serde_json::Value {
+    json!({
+        "user_id": member.user_id,
+        "email": member.email,
+        "name": member.name,
+        "event_id": member.event_id,
+        "added_at": evently_core::clock::rfc3339(member.added_at),
+    })
 }

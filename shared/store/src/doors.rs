@@ -142,6 +142,20 @@ impl Store {
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
+    /// An event's door staff, in the order they were added.
+    pub async fn event_staff(&self, event_id: &str) -> Result<Vec<StaffMember>, StoreError> {
+        let (pk, _) = keys::event_staff(event_id, "");
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(pk));
+        let mut staff: Vec<StaffMember> = self.query_as(query).await?;
+        staff.sort_by(|a, b| (a.added_at, &a.user_id).cmp(&(b.added_at, &b.user_id)));
+        Ok(staff)
+    }
+
     pub async fn is_staff(&self, event_id: &str, user_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .get_item(keys::event_staff(event_id, user_id))

@@ -466,6 +466,74 @@ function SalesOverTime({ hours, currency }: { hours: NonNullable<Analytics["sale
   );
 }
 
+interface StaffMember {
+  user_id: string;
+  email: string;
+  name: string;
+  added_at: string;
+}
+
+/** Who may scan tickets and read the attendees of this event: added by
+ * their account's email, removed with one click. */
+function DoorStaff({ eventId }: { eventId: string }) {
+  const [staff, setStaff] = useState<StaffMember[]>([]);
+  const [email, setEmail] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const path = `/admin/events/${eventId}/staff`;
+  const load = () =>
+    get<{ staff: StaffMember[] }>(path)
+      .then((r) => setStaff(r.staff))
+      .catch(setError);
+  useEffect(() => {
+    load();
+  }, [eventId]);
+  const act = async (work: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await work();
+      await load();
+      return true;
+    } catch (err) {
+      setError(err);
+      return false;
+    }
+  };
+  return (
+    <div class="panel">
+      <h2>Door staff</h2>
+      <p>People with an account who may check tickets in and see the attendees of this event — nothing else.</p>
+      {staff.length === 0 ? (
+        <p>Nobody yet: only you can check people in.</p>
+      ) : (
+        <ul class="staff" aria-label="Door staff">
+          {staff.map((m) => (
+            <li key={m.user_id}>
+              {m.name} ({m.email}){" "}
+              <button type="button" onClick={() => act(() => api("DELETE", `${path}/${m.user_id}`))}>
+                Remove {m.name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form
+        class="row"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (await act(() => post(path, { email: email.trim() }))) setEmail("");
+        }}
+      >
+        <label>
+          Their account's email
+          <input type="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} required />
+        </label>
+        <button type="submit">Add to the door</button>
+      </form>
+      <Failure error={error} />
+    </div>
+  );
+}
+
 export function EventAdmin({ id }: { id: string }) {
   const ok = useOrganizer();
   const [event, setEvent] = useState<AdminEvent | null>(null);
@@ -581,12 +649,19 @@ export function EventAdmin({ id }: { id: string }) {
           {wl && (
             <Bars
               title="Waitlist"
-              items={[
-                { label: "Waiting", value: wl.waiting, max: Math.max(1, wl.waiting + wl.offered + wl.converted + wl.expired), text: String(wl.waiting) },
-                { label: "Offered", value: wl.offered, max: Math.max(1, wl.waiting + wl.offered + wl.converted + wl.expired), text: String(wl.offered) },
-                { label: "Booked an offer", value: wl.converted, max: Math.max(1, wl.waiting + wl.offered + wl.converted + wl.expired), text: String(wl.converted) },
-                { label: "Let an offer lapse", value: wl.expired, max: Math.max(1, wl.waiting + wl.offered + wl.converted + wl.expired), text: String(wl.expired) },
-              ]}
+              items={(
+                [
+                  ["Waiting", wl.waiting],
+                  ["Offered", wl.offered],
+                  ["Booked an offer", wl.converted],
+                  ["Let an offer lapse", wl.expired],
+                ] as const
+              ).map(([label, value]) => ({
+                label,
+                value,
+                max: Math.max(1, wl.waiting + wl.offered + wl.converted + wl.expired),
+                text: String(value),
+              }))}
             />
           )}
           {stats.sales_by_hour && stats.sales_by_hour.length > 0 && (
@@ -611,6 +686,7 @@ export function EventAdmin({ id }: { id: string }) {
           )}
         </div>
       )}
+      {event.status === "published" && <DoorStaff eventId={id} />}
       {event.status !== "draft" && (
         <div class="panel wide">
           <h2>Attendees</h2>
