@@ -50,9 +50,9 @@ pub struct Names {
     pub audit: bool,
     /// The local endpoint (queue URLs are under it).
     pub endpoint: String,
-    /// The signing-key secret's full ARN, once provisioned (else a
-    /// wildcard for its random suffix).
-    pub secret_arn: Option<String>,
+    /// The secrets' full ARNs by logical id, once provisioned (else a
+    /// wildcard for their random suffix).
+    pub secret_arns: std::collections::BTreeMap<String, String>,
 }
 
 /// Which access key each function signs with, in one stack.
@@ -163,7 +163,7 @@ pub async fn stack_names(
             .collect(),
         audit,
         endpoint: endpoint.to_owned(),
-        secret_arn: None,
+        secret_arns: Default::default(),
     })
 }
 
@@ -514,8 +514,8 @@ impl Resolver<'_> {
             )),
             Some("AWS::Events::EventBus") => Ok(self.local_name(name)),
             // The real Ref is the ARN with a random 6-character suffix.
-            Some("AWS::SecretsManager::Secret") if self.names.secret_arn.is_some() => {
-                Ok(self.names.secret_arn.clone().unwrap_or_default())
+            Some("AWS::SecretsManager::Secret") if self.names.secret_arns.contains_key(name) => {
+                Ok(self.names.secret_arns[name].clone())
             }
             Some("AWS::SecretsManager::Secret") => Ok(arn(
                 "secretsmanager",

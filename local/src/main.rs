@@ -132,12 +132,20 @@ async fn main() -> Result<(), Error> {
     // The signing key is read from the local Secrets Manager, as the
     // functions read theirs in AWS.
     let aws = evently_store::aws::local_sdk_config(&endpoint);
-    let arn = provision::signing_key_secret(&aws, &template, &table, &secret).await?;
+    let secrets = provision::secrets(&aws, &template, &table, &secret).await?;
     let mut app = App::new(store, secret.as_bytes(), Config::from_env())?;
     app.tokens = evently_http::TokenService::from_secrets_manager(
         aws_sdk_secretsmanager::Client::new(&aws),
-        arn.clone(),
+        secrets["JwtSigningKey"].clone(),
     );
+    // No CloudFront here: nothing sends the edge secret, so every limit
+    // counts the TCP peer — but the functions hold it as in AWS.
+    if let Some(arn) = secrets.get("EdgeKey") {
+        app.edge = evently_http::edge::EdgeTrust::from_secrets_manager(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            arn.clone(),
+        );
+    }
     let app: &'static App = Box::leak(Box::new(app));
     let sender = evently_local::EventSettings::from_env(String::new()).sender;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
@@ -157,7 +165,7 @@ async fn main() -> Result<(), Error> {
         true,
     )
     .await?;
-    names.secret_arn = Some(arn.clone());
+    names.secret_arns = secrets;
     let identities = evently_local::iam::register(&endpoint, &template, &names).await?;
     let lambdas = if args.binaries {
         let dir = std::env::current_exe()?

@@ -148,40 +148,52 @@ pub async fn delete_table(client: &Client, name: &str) -> Result<(), ProvisionEr
     }
 }
 
-/// Creates the template's JWT signing key secret (`<prefix>-JwtSigningKey`)
-/// in the local endpoint holding `{"kid": "local", "key": <secret>}`, unless
-/// it exists; returns its ARN. In AWS, CloudFormation generates the key.
-pub async fn signing_key_secret(
+/// Creates each of the template's Secrets Manager secrets in the local
+/// endpoint as `<prefix>-<LogicalId>`, unless it exists, and returns their
+/// ARNs by logical id. The JWT signing key (`JwtSigningKey`) holds
+/// `{"kid": "local", "key": <signing_key>}`; any other secret (`EdgeKey`)
+/// a random string, as CloudFormation's GenerateSecretString gives it.
+pub async fn secrets(
     aws: &aws_config::SdkConfig,
     template: &crate::template::Template,
     prefix: &str,
-    secret: &str,
-) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let id = template
-        .secrets
-        .iter()
-        .find(|s| s.as_str() == "JwtSigningKey")
-        .ok_or("template.yaml has no JwtSigningKey secret")?;
-    let sm = aws_sdk_secretsmanager::Client::new(aws);
-    let name = format!("{prefix}-{id}");
-    let value = serde_json::json!({"kid": "local", "key": secret}).to_string();
-    match sm
-        .create_secret()
-        .name(&name)
-        .secret_string(value)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.arn().unwrap_or_default().to_owned()),
-        Err(_) => Ok(sm
-            .describe_secret()
-            .secret_id(&name)
-            .send()
-            .await?
-            .arn()
-            .unwrap_or_default()
-            .to_owned()),
+    signing_key: &str,
+) -> Result<std::collections::BTreeMap<String, String>, Box<dyn std::error::Error + Send + Sync>> {
+    if !template.secrets.iter().any(|s| s == "JwtSigningKey") {
+        return Err("template.yaml has no JwtSigningKey secret".into());
     }
+    let sm = aws_sdk_secretsmanager::Client::new(aws);
+    let mut arns = std::collections::BTreeMap::new();
+    for id in &template.secrets {
+        let name = format!("{prefix}-{id}");
+        let value = match id.as_str() {
+            "JwtSigningKey" => serde_json::json!({"kid": "local", "key": signing_key}).to_string(),
+            _ => format!(
+                "{}{}",
+                evently_core::new_id().to_lowercase(),
+                evently_core::new_id().to_lowercase()
+            ),
+        };
+        let arn = match sm
+            .create_secret()
+            .name(&name)
+            .secret_string(value)
+            .send()
+            .await
+        {
+            Ok(out) => out.arn().unwrap_or_default().to_owned(),
+            Err(_) => sm
+                .describe_secret()
+                .secret_id(&name)
+                .send()
+                .await?
+                .arn()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        arns.insert(id.clone(), arn);
+    }
+    Ok(arns)
 }
 
 /// The ARN of `table`'s current stream.

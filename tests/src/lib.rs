@@ -101,6 +101,9 @@ pub struct Options {
     /// template.yaml's text changed by this function before the stack
     /// starts (e.g. a permission taken away).
     pub template_edit: Option<fn(String) -> String>,
+    /// The edge secret the functions trust (as if behind CloudFront; see
+    /// evently_http::edge).
+    pub edge_key: Option<String>,
 }
 
 impl Default for Options {
@@ -115,6 +118,7 @@ impl Default for Options {
             record_requests: false,
             waitlist_stream: true,
             template_edit: None,
+            edge_key: None,
         }
     }
 }
@@ -241,6 +245,9 @@ impl Stack {
         let clock = Arc::new(FixedClock::at(chrono::Utc::now().trunc_subsecs(0)));
         let mut app = App::new(store, TEST_JWT_SECRET.as_bytes(), opts.config).expect("app");
         app.clock = clock.clone();
+        if let Some(key) = &opts.edge_key {
+            app.edge = evently_http::edge::EdgeTrust::fixed(key.clone());
+        }
         let ledger = match opts.payments {
             Some(p) => {
                 app.payments = p;

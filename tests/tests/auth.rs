@@ -305,6 +305,80 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
 }
 
 #[tokio::test]
+async fn behind_cloudfront_failed_logins_count_per_viewer_and_only_with_the_edge_secret() {
+    // As deployed behind the web app's distribution: every request comes
+    // from an edge, which names the viewer's address next to the edge
+    // secret (template.yaml: ApiViewerAddress, the api origin's header).
+    const KEY: &str = "edge-secret-for-this-test";
+    let stack = Stack::start_opts(evently_tests::Options {
+        config: evently_http::Config {
+            login_failures_per_account: 100,
+            login_failures_per_ip: 3,
+            ..Default::default()
+        },
+        edge_key: Some(KEY.into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        stack.post(REGISTER, &person("ana@example.com")).await.0,
+        201
+    );
+    let login = |edge: Option<(&str, &str)>, email: &str, pw: &str| {
+        let mut req = stack
+            .http
+            .post(stack.url(LOGIN))
+            .json(&json!({"email": email, "password": pw}));
+        if let Some((key, viewer)) = edge {
+            req = req
+                .header("x-evently-edge", key)
+                .header("x-evently-viewer-ip", viewer);
+        }
+        async move { req.send().await.expect("send").status().as_u16() }
+    };
+    let right = "correct horse battery";
+    // Viewer A fails three times (each a different address: only the
+    // per-address limit counts) and is held off, even with the password.
+    for i in 0..3 {
+        let who = format!("nobody{i}@example.com");
+        assert_eq!(login(Some((KEY, "198.51.100.1")), &who, "wrong").await, 401);
+    }
+    assert_eq!(
+        login(Some((KEY, "198.51.100.1")), "ana@example.com", right).await,
+        429
+    );
+    // Another viewer at the same edge is not, nor is the edge's own address.
+    assert_eq!(
+        login(Some((KEY, "2001:db8::7")), "ana@example.com", right).await,
+        200
+    );
+    assert_eq!(login(None, "ana@example.com", right).await, 200);
+    // Without the secret, a named address is not believed: these failures
+    // count against the connection's own address, not the one claimed.
+    for i in 0..3 {
+        let who = format!("someone{i}@example.com");
+        assert_eq!(
+            login(Some(("guess", "203.0.113.9")), &who, "wrong").await,
+            401
+        );
+    }
+    assert_eq!(login(None, "ana@example.com", right).await, 429);
+    assert_eq!(
+        login(Some(("guess", "203.0.113.10")), "ana@example.com", right).await,
+        429
+    );
+    assert_eq!(
+        login(Some((KEY, "203.0.113.9")), "ana@example.com", right).await,
+        200
+    );
+    // A malformed address next to the secret is not an address either.
+    assert_eq!(
+        login(Some((KEY, "not-an-address")), "ana@example.com", right).await,
+        429
+    );
+}
+
+#[tokio::test]
 async fn probing_registrations_are_throttled_per_address() {
     let stack = Stack::start_with(
         None,

@@ -43,6 +43,8 @@ struct Deployed {
     http: reqwest::Client,
     lambdas: HashMap<String, Arc<LocalLambda>>,
     sender: String,
+    /// The EdgeKey secret's value (what CloudFront sends the API).
+    edge_key: String,
 }
 
 impl Deployed {
@@ -100,7 +102,7 @@ async fn deploy() -> Deployed {
     let template = evently_tests::template();
     let admin = evently_store::aws::local_sdk_config(&endpoint);
     // The signing key lives in Secrets Manager, as deployed.
-    let secret_arn = evently_local::provision::signing_key_secret(
+    let secret_arns = evently_local::provision::secrets(
         &admin,
         &template,
         &table,
@@ -130,7 +132,16 @@ async fn deploy() -> Deployed {
     )
     .await
     .expect("names");
-    names.secret_arn = Some(secret_arn);
+    let edge_key = aws_sdk_secretsmanager::Client::new(&admin)
+        .get_secret_value()
+        .secret_id(&secret_arns["EdgeKey"])
+        .send()
+        .await
+        .expect("edge secret")
+        .secret_string()
+        .expect("a string")
+        .to_owned();
+    names.secret_arns = secret_arns;
     let identities = evently_local::iam::register(&endpoint, &template, &names)
         .await
         .expect("policies");
@@ -178,6 +189,7 @@ async fn deploy() -> Deployed {
         http: reqwest::Client::new(),
         lambdas,
         sender,
+        edge_key,
     }
 }
 
@@ -526,4 +538,105 @@ async fn every_sample_event_is_answered_by_its_binary_and_the_worker_reports_par
         json!([{"itemIdentifier": "unreadable-1"}]),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn behind_cloudfront_the_binaries_count_failures_against_the_viewer_named_with_the_edge_secret(
+) {
+    use reqwest::Method;
+    let d = deploy().await;
+    let user2 = d.login("user2@example.com").await;
+    // As CloudFront sends them: the viewer's address and the edge secret.
+    let from = |viewer: &str, key: &str, method: Method, path: &str| {
+        d.http
+            .request(method, format!("{}{path}", d.base))
+            .header("x-evently-viewer-ip", viewer)
+            .header("x-evently-edge", key)
+    };
+    let counted = |subject: String| {
+        let store = d.stack.oracle.clone();
+        async move {
+            let limit = evently_store::Limit {
+                subject,
+                max_failures: 1,
+                window_secs: 900,
+            };
+            // The binaries keep the real clock.
+            store
+                .throttled(&[limit], chrono::Utc::now())
+                .await
+                .expect("read")
+                .is_some()
+        }
+    };
+    let key = d.edge_key.clone();
+    let bad_login = json!({"email": "user1@example.com", "password": "not the password"});
+    let status =
+        |r: reqwest::RequestBuilder| async move { r.send().await.expect("send").status().as_u16() };
+    // auth-login, auth-register, auth-password-reset, auth-password: each
+    // reads the secret (its own grant) and counts against the viewer.
+    assert_eq!(
+        status(from("198.51.100.21", &key, Method::POST, "/api/v1/auth/login").json(&bad_login))
+            .await,
+        401
+    );
+    assert!(counted("login-ip#198.51.100.21".into()).await, "login");
+    let taken =
+        json!({"email": "user1@example.com", "password": "correct horse battery", "name": "Dup"});
+    assert_eq!(
+        status(from("198.51.100.22", &key, Method::POST, "/api/v1/auth/register").json(&taken))
+            .await,
+        409
+    );
+    assert!(
+        counted("register-ip#198.51.100.22".into()).await,
+        "register"
+    );
+    assert_eq!(
+        status(
+            from(
+                "198.51.100.23",
+                &key,
+                Method::POST,
+                "/api/v1/auth/password-reset"
+            )
+            .json(&json!({"email": "user3@example.com"}))
+        )
+        .await,
+        202
+    );
+    assert!(counted("reset-ip#198.51.100.23".into()).await, "reset");
+    assert_eq!(
+        status(
+            from("198.51.100.24", &key, Method::POST, "/api/v1/auth/password")
+                .bearer_auth(&user2)
+                .json(
+                    &json!({"current_password": "not it", "new_password": "a whole new password"})
+                )
+        )
+        .await,
+        403
+    );
+    assert!(
+        counted("login-ip#198.51.100.24".into()).await,
+        "password change"
+    );
+    // The connection's own address was charged for none of that; a wrong
+    // secret is: the named address is not believed.
+    assert!(!counted("login-ip#127.0.0.1".into()).await);
+    assert_eq!(
+        status(
+            from(
+                "198.51.100.25",
+                "a guess",
+                Method::POST,
+                "/api/v1/auth/login"
+            )
+            .json(&bad_login)
+        )
+        .await,
+        401
+    );
+    assert!(!counted("login-ip#198.51.100.25".into()).await);
+    assert!(counted("login-ip#127.0.0.1".into()).await);
 }

@@ -25,7 +25,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 async fn login(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let creds: Credentials = json_body(&req)?;
     let email = normalize_email(&creds.email).ok();
-    let limits = login_limits(app, &source_ip(&req), email.as_deref());
+    let limits = login_limits(app, &source_ip(app, &req).await, email.as_deref());
     throttle::check(app, &limits).await?;
     // One answer for every failure, so the endpoint does not reveal which
     // addresses have accounts.

@@ -33,7 +33,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 async fn request_reset(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let asked: ResetRequest = json_body(&req)?;
     let email = normalize_email(&asked.email)?;
-    let limits = reset_limits(app, &source_ip(&req), &email);
+    let limits = reset_limits(app, &source_ip(app, &req).await, &email);
     throttle::check(app, &limits).await?;
     throttle::failed(app, &limits).await;
     if let Some(account) = app.store.find_login(&email).await? {

@@ -36,7 +36,7 @@ async fn change(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
         .await?
         .filter(|a| a.token_version == claims.ver)
         .ok_or_else(|| ApiError::Unauthorized(evently_http::app::SESSION_ENDED.into()))?;
-    let limits = login_limits(app, &source_ip(&req), Some(&account.user.email));
+    let limits = login_limits(app, &source_ip(app, &req).await, Some(&account.user.email));
     throttle::check(app, &limits).await?;
     let current_ok = body.current_password.len() <= evently_core::user::MAX_PASSWORD_BYTES
         && verify_password(&body.current_password, &account.password_hash);

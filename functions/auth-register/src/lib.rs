@@ -31,7 +31,7 @@ pub fn handler(app: &'static App, req: Request) -> Reply {
 }
 
 async fn register(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
-    let limits = register_limits(app, &source_ip(&req));
+    let limits = register_limits(app, &source_ip(app, &req).await);
     throttle::check(app, &limits).await?;
     let outcome = keyed(app, &req).await;
     let status = match &outcome {

@@ -113,6 +113,9 @@ pub struct App {
     pub events: Arc<crate::views::EventCache>,
     /// Its copies of waiting rooms' states (see `Config::queue_cache_ms`).
     pub queues: Arc<crate::views::Cache<evently_core::QueueState>>,
+    /// Whether the viewer's address an edge names is believed (see
+    /// `crate::edge`): off unless `EDGE_KEY_ARN` names the edge secret.
+    pub edge: crate::edge::EdgeTrust,
 }
 
 /// What a token from before a password change is told.
@@ -179,6 +182,7 @@ impl App {
             config,
             events: Default::default(),
             queues: Default::default(),
+            edge: crate::edge::EdgeTrust::off(),
         })
     }
 
@@ -195,6 +199,7 @@ impl App {
             // Another function is another process: a cache of its own.
             events: Default::default(),
             queues: Default::default(),
+            edge: self.edge.with_access_key(key),
         }
     }
 
@@ -226,6 +231,15 @@ impl App {
                 TokenService::from_secrets_manager(aws_sdk_secretsmanager::Client::new(&aws), arn)
             }
         };
+        // Behind CloudFront: the edge secret (template.yaml, EdgeKey), given
+        // only to the functions that count failures per address.
+        let edge = match std::env::var("EDGE_KEY_ARN") {
+            Ok(arn) if !arn.is_empty() => crate::edge::EdgeTrust::from_secrets_manager(
+                aws_sdk_secretsmanager::Client::new(&aws),
+                arn,
+            ),
+            _ => crate::edge::EdgeTrust::off(),
+        };
         Ok(Self {
             store,
             tokens,
@@ -235,6 +249,7 @@ impl App {
             config: Config::from_env(),
             events: Default::default(),
             queues: Default::default(),
+            edge,
         })
     }
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod edge;
 pub mod idempotency;
 pub mod problem;
 pub mod queue;

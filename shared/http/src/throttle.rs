@@ -10,9 +10,13 @@ use lambda_http::{Request, RequestExt};
 
 use crate::{ApiError, App};
 
-/// The client's address as API Gateway saw it (the local gateway fills in
+/// The client's address: the viewer's as CloudFront vouched for it (see
+/// `crate::edge`), else as API Gateway saw it (the local gateway fills in
 /// the TCP peer); "unknown" when there is none.
-pub fn source_ip(req: &Request) -> String {
+pub async fn source_ip(app: &App, req: &Request) -> String {
+    if let Some(viewer) = app.edge.viewer_ip(req).await {
+        return viewer;
+    }
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
         _ => None,
