@@ -882,11 +882,37 @@ async fn analytics_are_rebuilt_from_the_items_after_lost_records() {
             .await
             .expect("lose marker");
     }
+    // …and the hourly sales lost theirs: the bucket is gone.
+    let sales = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", s(&format!("EVENT#{}#SALES", event.id)))
+        .send()
+        .await
+        .expect("sales buckets");
+    assert!(
+        !sales.items().is_empty(),
+        "the stream kept the hour's sales"
+    );
+    for b in sales.items() {
+        store
+            .client()
+            .delete_item()
+            .table_name(store.table())
+            .key("PK", b["PK"].clone())
+            .key("SK", b["SK"].clone())
+            .send()
+            .await
+            .expect("lose bucket");
+    }
     let (_, drifted) = stack.send_as(Method::GET, &org, &path, None).await;
     assert_eq!(
         (drifted["sold"].clone(), drifted["held"].clone()),
         (json!(7), json!(0))
     );
+    assert_eq!(drifted["sales_by_hour"], json!([]));
 
     let fresh = store.get_event(&event.id).await.expect("r").expect("e");
     let recount = store
@@ -894,12 +920,39 @@ async fn analytics_are_rebuilt_from_the_items_after_lost_records() {
         .await
         .expect("recount");
     assert_eq!(recount.markers_added, 1);
+    assert_eq!(recount.sales_hours_rewritten, 1);
     let (_, repaired) = stack.send_as(Method::GET, &org, &path, None).await;
     assert_eq!(repaired["sold"], 2, "{repaired}");
     assert_eq!(repaired["bookings"], 1);
     assert_eq!(repaired["gross_sales"], "50.00");
     assert_eq!(repaired["held"], 1);
     assert_eq!(repaired["available"], 3);
+    // The hour of the booking, from the booking itself.
+    let booking = &store.event_bookings(&event.id).await.expect("bookings")[0];
+    let hour = booking.created_at.timestamp() / 3600 * 3600;
+    let hours = repaired["sales_by_hour"].as_array().expect("hours");
+    assert_eq!(hours.len(), 1, "{repaired}");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(hours[0]["hour"].as_str().expect("hour"))
+            .expect("rfc3339")
+            .timestamp(),
+        hour
+    );
+    assert_eq!(
+        (
+            &hours[0]["bookings"],
+            &hours[0]["seats_sold"],
+            &hours[0]["sales"]
+        ),
+        (&json!(1), &json!(2), &json!("50.00")),
+        "{repaired}"
+    );
+    // Run again: nothing left to change.
+    let again = store
+        .recount_analytics(&fresh, stack.app.clock.now())
+        .await
+        .expect("recount");
+    assert_eq!((again.markers_added, again.sales_hours_rewritten), (0, 0));
 }
 
 #[tokio::test]

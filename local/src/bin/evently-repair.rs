@@ -74,7 +74,7 @@ async fn main() -> Result<(), Error> {
                     })
                     .collect();
                 println!(
-                    "{id} ({}): {}; held-seat buckets set {} emptied {}",
+                    "{id} ({}): {}; held-seat buckets set {} emptied {}; hourly sales buckets rewritten {}",
                     event.name,
                     if changed.is_empty() {
                         "counters were right".to_owned()
@@ -82,7 +82,8 @@ async fn main() -> Result<(), Error> {
                         changed.join(", ")
                     },
                     r.markers_added,
-                    r.markers_removed
+                    r.markers_removed,
+                    r.sales_hours_rewritten
                 );
             }
         }

@@ -498,6 +498,34 @@ pub struct Recount {
     /// and buckets emptied (they counted holds that ended).
     pub markers_added: usize,
     pub markers_removed: usize,
+    /// Hourly sales buckets written or deleted to match the bookings.
+    pub sales_hours_rewritten: usize,
+}
+
+/// An event's sales hour by hour as its bookings tell them: each booking
+/// in the hour it was made (a booking, its seats sold, its price), each
+/// cancellation in the hour it happened (a cancellation, its refund, its
+/// seats sold back). The stream counts by the hour its records were
+/// written, which is the same hour but for a write that straddles one.
+fn sales_from(bookings: &[evently_core::Booking]) -> BTreeMap<i64, BTreeMap<Counter, i64>> {
+    let mut hours: BTreeMap<i64, BTreeMap<Counter, i64>> = BTreeMap::new();
+    let hour = |at: DateTime<Utc>| at.timestamp().div_euclid(SALES_BUCKET_SECS) * SALES_BUCKET_SECS;
+    for b in bookings {
+        let seats = b.seat_ids.len() as i64;
+        let made = hours.entry(hour(b.created_at)).or_default();
+        *made.entry(Counter::Bookings).or_default() += 1;
+        *made.entry(Counter::Sold).or_default() += seats;
+        *made.entry(Counter::SalesCents).or_default() += b.total_price.cents();
+        if b.status == evently_core::BookingStatus::Cancelled {
+            let at = b.cancelled_at.unwrap_or(b.created_at);
+            let undone = hours.entry(hour(at)).or_default();
+            *undone.entry(Counter::Cancellations).or_default() += 1;
+            *undone.entry(Counter::Sold).or_default() -= seats;
+            *undone.entry(Counter::RefundsCents).or_default() +=
+                b.refund_amount.unwrap_or_default().cents();
+        }
+    }
+    hours
 }
 
 impl Store {
@@ -655,11 +683,63 @@ impl Store {
                 );
         }
         update.send().await?;
+        let sales_hours_rewritten = self.rebuild_sales_hours(event).await?;
         Ok(Recount {
             before,
             after,
             markers_added,
             markers_removed,
+            sales_hours_rewritten,
         })
+    }
+
+    /// Sets an event's hourly sales buckets to what its bookings say
+    /// (`sales_from`): a wrong bucket rewritten, a missing one written, one
+    /// no booking accounts for deleted. Returns how many changed.
+    async fn rebuild_sales_hours(&self, event: &Event) -> Result<usize, StoreError> {
+        let want = sales_from(&self.event_bookings(&event.id).await?);
+        let have: BTreeMap<i64, BTreeMap<Counter, i64>> = self
+            .sales_by_hour(&event.id)
+            .await?
+            .into_iter()
+            .map(|h| (h.hour, h.counts))
+            .collect();
+        let value = |m: Option<&BTreeMap<Counter, i64>>, c: &Counter| {
+            m.and_then(|m| m.get(c)).copied().unwrap_or(0)
+        };
+        let hours: std::collections::BTreeSet<i64> =
+            want.keys().chain(have.keys()).copied().collect();
+        let mut changed = 0;
+        for hour in hours {
+            let (w, h) = (want.get(&hour), have.get(&hour));
+            if SALES_COUNTERS.iter().all(|c| value(w, c) == value(h, c)) {
+                continue;
+            }
+            changed += 1;
+            let (pk, sk) = (keys::event_sales(&event.id), format!("{hour:012}"));
+            if SALES_COUNTERS.iter().all(|c| value(w, c) == 0) {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key(keys::PK, s(pk))
+                    .key(keys::SK, s(sk))
+                    .send()
+                    .await?;
+                continue;
+            }
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item(keys::PK, s(pk))
+                .item(keys::SK, s(sk))
+                .item("entity", s("sales_hour"))
+                .item("hour", n(hour));
+            for c in SALES_COUNTERS {
+                put = put.item(c.attribute(), n(value(w, &c)));
+            }
+            put.send().await?;
+        }
+        Ok(changed)
     }
 }
