@@ -23,6 +23,17 @@ claim_target_dir() {
     echo "$ROOT" >"$stamp"
   fi
 }
+
+# Every clone's test executables and incremental caches land in the shared
+# target dir and stay there (it grew to 70 GB on a busy machine): what was
+# last built more than three days ago goes. Cargo rebuilds (relinks) any of
+# it that is still wanted; third-party crates' libraries are kept.
+prune_target_dir() {
+  local debug="$CARGO_TARGET_DIR/debug"
+  [ -d "$debug/deps" ] || return 0
+  find "$debug/deps" -maxdepth 1 -type f -perm -u+x ! -name '*.so' -mtime +3 -delete 2>/dev/null || true
+  find "$debug/incremental" -mindepth 1 -maxdepth 1 -type d -mtime +3 -exec rm -rf {} + 2>/dev/null || true
+}
 VENV="$ROOT/.venv"
 
 # Never let a local run reach a real AWS account.
