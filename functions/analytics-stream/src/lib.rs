@@ -13,7 +13,7 @@ use evently_analytics::{domain_event, project, Record};
 use evently_core::{SeatId, SeatState};
 use evently_notify::Bus;
 use evently_store::{Applicable, SeatMarkChange, Store};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Handles one batch; returns the sequence numbers to report as failed.
 pub async fn project_batch(store: &Store, bus: &Bus, records: &[Record]) -> Vec<String> {
@@ -101,7 +101,7 @@ pub async fn handler(
     store: &Store,
     bus: &Bus,
     event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>,
-) -> Result<Value, lambda_runtime::Error> {
+) -> Result<aws_lambda_events::event::streams::DynamoDbEventResponse, lambda_runtime::Error> {
     let records: Vec<Record> = event
         .payload
         .records
@@ -115,7 +115,5 @@ pub async fn handler(
         })
         .collect();
     let failed = project_batch(store, bus, &records).await;
-    Ok(
-        json!({ "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
-    )
+    Ok(evently_store::stream_failures(failed))
 }

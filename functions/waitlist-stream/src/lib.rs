@@ -11,7 +11,6 @@
 use evently_notify::Queue;
 use evently_waitlist::stream::{cancellations, deliveries, refunds, released, seatings, Change};
 use evently_waitlist::WaitlistMessage;
-use serde_json::{json, Value};
 
 /// One stream record: its sequence number and images.
 pub struct Record {
@@ -67,7 +66,7 @@ pub async fn forward(queue: &Queue, records: Vec<Record>) -> Vec<String> {
 pub async fn handler(
     queue: &Queue,
     event: lambda_runtime::LambdaEvent<aws_lambda_events::event::dynamodb::Event>,
-) -> Result<Value, lambda_runtime::Error> {
+) -> Result<aws_lambda_events::event::streams::DynamoDbEventResponse, lambda_runtime::Error> {
     let records = event
         .payload
         .records
@@ -81,7 +80,5 @@ pub async fn handler(
         })
         .collect();
     let failed = forward(queue, records).await;
-    Ok(
-        json!({ "batchItemFailures": failed.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>() }),
-    )
+    Ok(evently_store::stream_failures(failed))
 }

@@ -290,6 +290,21 @@ pub fn stream_image(item: &serde_dynamo::Item) -> Option<serde_json::Value> {
     serde_dynamo::from_item(item.clone()).ok()
 }
 
+/// A stream function's answer naming the records it could not process
+/// (`ReportBatchItemFailures`: Lambda retries from the first one named; an
+/// empty list is the whole batch done).
+pub fn stream_failures(
+    sequence_numbers: Vec<String>,
+) -> aws_lambda_events::event::streams::DynamoDbEventResponse {
+    let mut response = aws_lambda_events::event::streams::DynamoDbEventResponse::default();
+    for id in sequence_numbers {
+        let mut failure = aws_lambda_events::event::streams::DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(id);
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
 pub(crate) fn attr_n(
     item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
     name: &str,
