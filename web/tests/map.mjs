@@ -117,7 +117,29 @@ try {
   ok((await seatsDrawn(page)) === 0, "zooming out with the wheel returns to the sections");
   await page.close();
 
+  // One section bigger than the map ever draws (60,000 seats in 300 rows):
+  // it opens on its first rows, and the keys walk deep into it.
+  site.state.layout = layout(1, 300, 200);
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await page.goto(`${site.base}/events/bench`);
+  await page.locator('[data-section-id="S0"]').click();
+  await waitFocus(page, "S0-1-1");
+  ok((await seatsDrawn(page)) <= LIMIT, "a 60,000-seat section opens on its first rows");
+  for (let i = 0; i < 150; i++) await page.keyboard.press("ArrowDown");
+  for (let i = 0; i < 120; i++) await page.keyboard.press("ArrowRight");
+  await waitFocus(page, "S0-151-121");
+  await frame(page);
+  const deep = await page.locator('[data-seat-id="S0-151-121"]').boundingBox();
+  const view = await page.locator(".seatmap svg").boundingBox();
+  ok(
+    deep.x >= view.x && deep.x <= view.x + view.width && deep.y >= view.y && deep.y <= view.y + view.height &&
+      (await seatsDrawn(page)) <= LIMIT,
+    "…and row 151, seat 121 is reached by keyboard, on screen, the map still within its limit",
+  );
+  await page.close();
+
   // Phone width: the blocks still fit and open.
+  site.state.layout = layout(50, 25, 40);
   page = await browser.newPage({ viewport: { width: 390, height: 800 } });
   await page.goto(`${site.base}/events/bench`);
   await page.locator('[data-section-id="S49"]').waitFor({ state: "attached" });
