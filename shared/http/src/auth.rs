@@ -175,13 +175,7 @@ impl TokenService {
             ),
             KeySource::SecretsManager { client, secret_id } => (
                 KeySource::SecretsManager {
-                    client: aws_sdk_secretsmanager::Client::from_conf(
-                        client
-                            .config()
-                            .to_builder()
-                            .credentials_provider(evently_store::aws::credentials(key))
-                            .build(),
-                    ),
+                    client: secrets_client_as(client, key),
                     secret_id: secret_id.clone(),
                 },
                 None,
@@ -479,6 +473,21 @@ pub fn reset_token_hash(token: &str) -> Option<String> {
             .map(|b| format!("{b:02x}"))
             .collect()
     })
+}
+
+/// `client` signing with access key `key` (the local runtime's identity of
+/// one function; see local/src/iam.rs).
+pub(crate) fn secrets_client_as(
+    client: &aws_sdk_secretsmanager::Client,
+    key: &str,
+) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .credentials_provider(evently_store::aws::credentials(key))
+            .build(),
+    )
 }
 
 #[cfg(test)]

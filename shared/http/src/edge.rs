@@ -79,13 +79,7 @@ impl EdgeTrust {
             KeySource::Off => KeySource::Off,
             KeySource::Fixed(k) => KeySource::Fixed(k.clone()),
             KeySource::SecretsManager { client, secret_id } => KeySource::SecretsManager {
-                client: aws_sdk_secretsmanager::Client::from_conf(
-                    client
-                        .config()
-                        .to_builder()
-                        .credentials_provider(evently_store::aws::credentials(key))
-                        .build(),
-                ),
+                client: crate::auth::secrets_client_as(client, key),
                 secret_id: secret_id.clone(),
             },
         })
