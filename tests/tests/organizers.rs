@@ -1197,9 +1197,9 @@ async fn seats_too_many_for_one_request_are_written_over_several_and_nothing_is_
 
 #[tokio::test]
 async fn a_big_events_seats_are_written_by_the_seating_job_without_the_organizer() {
-    // A create with little time (8 s: a step or two of 1,000 seats), and a
-    // seating job whose runs are as short (each writes a step or two and
-    // asks for the next run): 6,000 seats take several runs.
+    // A create with little time (8 s), and a seating job whose runs are as
+    // short (each writes what fits and asks for the next run): 6,000 seats
+    // take several runs.
     let stack = Stack::start_opts(evently_tests::Options {
         config: evently_http::Config {
             request_budget_ms: Some(8_000),
@@ -1234,6 +1234,17 @@ async fn a_big_events_seats_are_written_by_the_seating_job_without_the_organizer
         "30.00",
     );
     body["section_prices"] = json!({});
+    // Seat writes slowed (each BatchWriteItem answered 300 ms late: a
+    // 1,000-seat step takes over 3 s on any machine, and the next is
+    // started only with twice that left), so the create writes one step
+    // and each job run one more: a fast endpoint would otherwise write
+    // them all at once.
+    stack
+        .faults(
+            1,
+            json!([{"fault": "timeout", "operations": ["BatchWriteItem"], "delay_ms": 300}]),
+        )
+        .await;
     let (status, created) = stack
         .send_as(Method::POST, &org, "/api/v1/admin/events", Some(&body))
         .await;
@@ -1249,6 +1260,7 @@ async fn a_big_events_seats_are_written_by_the_seating_job_without_the_organizer
             event["event"]["seating"] == "ready"
         })
         .await;
+    stack.no_faults().await;
     let mut written = 0;
     for section in ["S0", "S1", "S2"] {
         written += stack.section_seats(&id, section).await.len();
