@@ -9,7 +9,7 @@
 //      it, sees a sale on its dashboard, and adds and removes door staff.
 // Usage: node tests/e2e.mjs <base URL of a freshly seeded stack>
 // With SCREENSHOTS=<dir> it also saves the main pages as PNGs there.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { launch, ok, axe, checks } from "./browser.mjs";
 
 const base = (process.argv[2] || process.env.EVENTLY_URL || "http://127.0.0.1:3000").replace(/\/$/, "");
@@ -214,6 +214,53 @@ try {
   ok(true, "the attendee list shows the booking");
   await axe(p3, "the event dashboard");
   await shot(p3, "organizer-dashboard");
+
+  // The CSV download has the booking.
+  const [download] = await Promise.all([
+    p3.waitForEvent("download"),
+    p3.getByRole("button", { name: "Download all as CSV" }).click(),
+  ]);
+  const file = readFileSync(await download.path(), "utf8").trim().split(/\r?\n/);
+  ok(
+    file.length === 2 && file[0].startsWith("booking_id,") && file[1].includes(booked.booking.id) && file[1].includes("user3@example.com"),
+    "the attendees' CSV download has the header and the booking",
+  );
+  // Many attendees, served in pages (the routes answered here, two rows a
+  // page): the table shows more on request, and the CSV has every page.
+  const row = (n) => ({ booking_id: `B${n}`, name: `Guest ${n}`, email: `g${n}@example.com`, seat_ids: [`A-9-${n}`], status: "confirmed", checked_in: [] });
+  await p3.route("**/api/v1/admin/events/*/attendees*", (route) => {
+    const url = new URL(route.request().url());
+    const second = url.searchParams.get("cursor") === "page2";
+    if ((route.request().headers().accept ?? "").includes("text/csv")) {
+      const body = `booking_id,name,email,seat_ids,status,checked_in\r\n${second ? "B3,Guest 3,g3@example.com,A-9-3,confirmed,\r\n" : "B1,Guest 1,g1@example.com,A-9-1,confirmed,\r\nB2,Guest 2,g2@example.com,A-9-2,confirmed,\r\n"}`;
+      const headers = { "content-type": "text/csv" };
+      if (!second) headers.link = `<${url.pathname}?limit=1000&cursor=page2>; rel="next"`;
+      return route.fulfill({ status: 200, headers, body });
+    }
+    return route.fulfill({
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify(second ? { attendees: [row(3)], next_cursor: null } : { attendees: [row(1), row(2)], next_cursor: "page2" }),
+    });
+  });
+  await p3.reload();
+  await p3.getByRole("cell", { name: "Guest 2" }).waitFor();
+  ok((await p3.getByRole("cell", { name: "Guest 3" }).count()) === 0, "a long attendee list shows its first page");
+  await p3.getByRole("button", { name: "Show more attendees" }).click();
+  await p3.getByRole("cell", { name: "Guest 3" }).waitFor();
+  ok((await p3.getByRole("button", { name: "Show more attendees" }).count()) === 0, "…the next on request, until there is no more");
+  const [paged] = await Promise.all([
+    p3.waitForEvent("download"),
+    p3.getByRole("button", { name: "Download all as CSV" }).click(),
+  ]);
+  const lines = readFileSync(await paged.path(), "utf8").trim().split(/\r?\n/);
+  ok(
+    lines.length === 4 && lines.filter((l) => l.startsWith("booking_id,")).length === 1 && ["B1", "B2", "B3"].every((b) => lines.some((l) => l.startsWith(`${b},`))),
+    "the CSV download follows every page into one file with one header",
+  );
+  await p3.unroute("**/api/v1/admin/events/*/attendees*");
+  await p3.reload();
+  await p3.getByRole("cell", { name: "A-2-1, A-2-2" }).waitFor();
 
   // Door staff: the organizer lets user3 scan at this event, then takes it back.
   const attendeesOf = async (token) =>

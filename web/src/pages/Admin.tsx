@@ -2,7 +2,7 @@
 // events (create from a template, edit the draft, publish, cancel), and
 // each event's dashboard, attendees, CSV and door check-in.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, get, newKey, post, session, when, type Compact, type Layout, type Money, type Section } from "../api";
+import { api, ApiError, get, newKey, post, session, when, type Compact, type Layout, type Money, type Section } from "../api";
 import { Link, navigate } from "../router";
 import { SeatMap } from "../SeatMap";
 import { Failure } from "../ui";
@@ -466,6 +466,9 @@ function SalesOverTime({ hours, currency }: { hours: NonNullable<Analytics["sale
   );
 }
 
+/** Attendees shown per page (the rest one click away; the CSV has all). */
+const ATTENDEE_PAGE = 100;
+
 interface StaffMember {
   user_id: string;
   email: string;
@@ -540,6 +543,8 @@ export function EventAdmin({ id }: { id: string }) {
   const [stats, setStats] = useState<Analytics | null>(null);
   const [compact, setCompact] = useState<Compact | null>(null);
   const [attendees, setAttendees] = useState<{ booking_id: string; name: string; email: string; seat_ids: string[]; status: string; checked_in: string[] }[]>([]);
+  // Where the attendee list's next page starts (null: it is all shown).
+  const [moreFrom, setMoreFrom] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [code, setCode] = useState("");
@@ -552,7 +557,12 @@ export function EventAdmin({ id }: { id: string }) {
         setDraft({ name: r.event.name, description: r.event.description });
         if (r.event.status !== "draft") {
           get<Analytics>(`/admin/events/${id}/analytics`).then(setStats).catch(setError);
-          get<{ attendees: typeof attendees }>(`/admin/events/${id}/attendees?limit=100`).then((a) => setAttendees(a.attendees)).catch(setError);
+          get<{ attendees: typeof attendees; next_cursor: string | null }>(`/admin/events/${id}/attendees?limit=${ATTENDEE_PAGE}`)
+            .then((a) => {
+              setAttendees(a.attendees);
+              setMoreFrom(a.next_cursor);
+            })
+            .catch(setError);
         }
         if (r.event.status === "published") get<Compact>(`/events/${id}/seats/available?format=compact`).then(setCompact).catch(() => {});
       })
@@ -574,11 +584,39 @@ export function EventAdmin({ id }: { id: string }) {
       setError(err);
     }
   };
+  const more = async () => {
+    if (!moreFrom) return;
+    try {
+      const page = await get<{ attendees: typeof attendees; next_cursor: string | null }>(
+        `/admin/events/${id}/attendees?limit=${ATTENDEE_PAGE}&cursor=${encodeURIComponent(moreFrom)}`,
+      );
+      setAttendees((shown) => [...shown, ...page.attendees]);
+      setMoreFrom(page.next_cursor);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  // Every attendee, page after page (each page's `Link: <…>; rel="next"`),
+  // in one file with one header row.
   const csv = async () => {
-    const resp = await fetch(`/api/v1/admin/events/${id}/attendees?limit=100`, {
-      headers: { accept: "text/csv", authorization: `Bearer ${session.token()}` },
-    });
-    const url = URL.createObjectURL(new Blob([await resp.text()], { type: "text/csv" }));
+    setError(null);
+    let next: string | null = `/api/v1/admin/events/${id}/attendees?limit=1000`;
+    let text = "";
+    try {
+      while (next) {
+        const resp: Response = await fetch(next, {
+          headers: { accept: "text/csv", authorization: `Bearer ${session.token()}` },
+        });
+        if (!resp.ok) throw new ApiError({ status: resp.status, detail: `the attendee list could not be read (${resp.status})` });
+        const page = await resp.text();
+        text += text === "" ? page : page.slice(page.indexOf("\n") + 1);
+        next = resp.headers.get("link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1] ?? null;
+      }
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
     const a = document.createElement("a");
     a.href = url;
     a.download = `attendees-${id}.csv`;
@@ -712,9 +750,16 @@ export function EventAdmin({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
-          <button type="button" onClick={csv}>
-            Download as CSV
-          </button>
+          <div class="actions">
+            {moreFrom && (
+              <button type="button" onClick={more}>
+                Show more attendees
+              </button>
+            )}
+            <button type="button" onClick={csv}>
+              Download all as CSV
+            </button>
+          </div>
         </div>
       )}
       {event.status === "published" && (
