@@ -31,7 +31,8 @@ function Page({ path }: { path: string }) {
   if (match("/login", path)) return <Login />;
   if (match("/reset-password", path)) return <ResetPassword />;
   if (match("/admin", path)) return <AdminHome />;
-  if (match("/admin/venues/new", path)) return <VenueDesigner />;
+  if (match("/admin/venues/new", path)) return <VenueDesigner key="new" />;
+  if ((p = match("/admin/venues/:id", path))) return <VenueDesigner key={p.id} id={p.id} />;
   if (match("/admin/events/new", path)) return <EventNew />;
   if ((p = match("/admin/events/:id", path))) return <EventAdmin id={p.id} />;
   return (

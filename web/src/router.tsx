@@ -24,11 +24,12 @@ export function usePath(): string {
 
 /** An in-app link: a real <a href> (open in a new tab works), followed
  * without a page load. */
-export function Link(props: { href: string; class?: string; children: ComponentChildren }) {
+export function Link(props: { href: string; class?: string; label?: string; children: ComponentChildren }) {
   return (
     <a
       href={props.href}
       class={props.class}
+      aria-label={props.label}
       onClick={(e) => {
         if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
         e.preventDefault();

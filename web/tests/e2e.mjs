@@ -281,6 +281,22 @@ try {
   ok((await attendeesOf(user3)) === 403, "removed, user3 cannot any more");
   await axe(p3, "the dashboard's door staff");
 
+  // The venue template edited: one more row. The event made from it keeps
+  // the seats it was made with.
+  await p3.goto(`${base}/admin`);
+  await p3.getByRole("link", { name: "Edit Riverside Hall" }).click();
+  await p3.getByRole("heading", { name: "Edit Riverside Hall" }).waitFor();
+  ok((await p3.getByLabel("Rows", { exact: true }).inputValue()) === "6" && (await p3.getByLabel(/^Gaps/).inputValue()) === "A-1-1", "the template opens in the designer as saved");
+  await p3.getByRole("heading", { name: "Preview: 59 seats" }).waitFor();
+  await p3.getByLabel("Rows", { exact: true }).fill("7");
+  await p3.getByRole("heading", { name: "Preview: 69 seats" }).waitFor();
+  await axe(p3, "the venue editor");
+  await p3.getByRole("button", { name: "Save the changes" }).click();
+  await p3.getByRole("heading", { name: "Organizer" }).waitFor();
+  await p3.getByText(/Riverside Hall, Lisbon — 69 seats in 1 section/).waitFor();
+  const galaNow = await (await fetch(`${base}/api/v1/events/${gala}`)).json();
+  ok(galaNow.total_seats === 59, "the edited template has 69 seats; the event made from it still 59");
+
   // A page that does not exist, and the reset page, pass axe too.
   await p2.goto(`${base}/no/such/page`);
   await p2.getByRole("heading", { name: "Not found" }).waitFor();

@@ -160,7 +160,10 @@ export function AdminHome() {
         {venues.map((v) => (
           <li key={v.id}>
             {v.name}, {v.city} — {v.capacity} seats in {v.sections.length} section{v.sections.length > 1 ? "s" : ""}{" "}
-            <Link href={`/admin/events/new?venue=${v.id}`}>create an event here</Link>
+            <Link href={`/admin/events/new?venue=${v.id}`}>create an event here</Link> ·{" "}
+            <Link href={`/admin/venues/${v.id}`} label={`Edit ${v.name}`}>
+              edit
+            </Link>
           </li>
         ))}
       </ul>
@@ -177,7 +180,9 @@ function Tile({ label, value }: { label: string; value: string }) {
   );
 }
 
-export function VenueDesigner() {
+/** The designer: a new template, or (with `id`) one of yours replaced —
+ * events already created from it keep the seats they were made with. */
+export function VenueDesigner({ id }: { id?: string }) {
   const ok = useOrganizer();
   const [name, setName] = useState("");
   const [city, setCity] = useState("");
@@ -185,6 +190,29 @@ export function VenueDesigner() {
     { id: "A", name: "Stalls", rows: 8, seats_per_row: 12, default_price: "40.00", origin_x: "", origin_y: "", gaps: "" },
   ]);
   const [error, setError] = useState<unknown>(null);
+  const [loaded, setLoaded] = useState(!id);
+  useEffect(() => {
+    if (!ok || !id) return;
+    get<{ venue: Venue }>(`/admin/venues/${id}`)
+      .then(({ venue }) => {
+        setName(venue.name);
+        setCity(venue.city);
+        setSections(
+          venue.sections.map((s) => ({
+            id: s.id,
+            name: s.name,
+            rows: s.rows,
+            seats_per_row: s.seats_per_row,
+            default_price: s.default_price,
+            origin_x: String(s.origin_x),
+            origin_y: String(s.origin_y),
+            gaps: s.gaps.join(", "),
+          })),
+        );
+        setLoaded(true);
+      })
+      .catch(setError);
+  }, [ok, id]);
   const layout = useMemo(() => previewLayout(name, sections), [name, sections]);
   const total = layout.sections.reduce((n, s) => n + s.seats.length, 0);
   if (!ok) return null;
@@ -208,15 +236,22 @@ export function VenueDesigner() {
           gaps: s.gaps.split(/[\s,]+/).filter(Boolean),
         })),
       };
-      const out = await post<{ venue: Venue }>("/admin/venues", body, { "idempotency-key": newKey() });
-      navigate(`/admin/events/new?venue=${out.venue.id}`);
+      if (id) {
+        await api("PUT", `/admin/venues/${id}`, body);
+        navigate("/admin");
+      } else {
+        const out = await post<{ venue: Venue }>("/admin/venues", body, { "idempotency-key": newKey() });
+        navigate(`/admin/events/new?venue=${out.venue.id}`);
+      }
     } catch (err) {
       setError(err);
     }
   };
+  if (!loaded) return <Failure error={error} />;
   return (
     <section>
-      <h1>Design a venue</h1>
+      <h1>{id ? `Edit ${name}` : "Design a venue"}</h1>
+      {id && <p>Saving replaces the template. Events already created from it keep the seats they were made with.</p>}
       <form class="designer" onSubmit={submit}>
         <div class="row">
           <label>
@@ -289,7 +324,7 @@ export function VenueDesigner() {
         )}
         <Failure error={error} />
         <button type="submit" class="primary">
-          Save the venue
+          {id ? "Save the changes" : "Save the venue"}
         </button>
       </form>
     </section>
