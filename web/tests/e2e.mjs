@@ -180,6 +180,22 @@ try {
   await p3.getByRole("button", { name: "Create the draft" }).click();
   await p3.getByRole("heading", { name: "Spring Gala" }).waitFor();
   ok(await p3.getByText("draft", { exact: true }).isVisible(), "the event starts as a draft");
+  // The draft edited: a description and a cancellation fee, kept.
+  await p3.getByLabel("Description").fill("Spring, by the river.");
+  await p3.getByRole("combobox", { name: /^Fee/ }).selectOption("fixed");
+  await p3.getByLabel("Fee value").fill("5");
+  await p3.getByRole("button", { name: "Save the draft" }).click();
+  await p3.waitForLoadState("networkidle");
+  await p3.reload();
+  await p3.getByRole("heading", { name: "Spring Gala" }).waitFor();
+  ok(
+    (await p3.getByLabel("Description").inputValue()) === "Spring, by the river." &&
+      (await p3.getByRole("combobox", { name: /^Fee/ }).inputValue()) === "fixed" &&
+      Number(await p3.getByLabel("Fee value").inputValue()) === 5 &&
+      Number(await p3.getByLabel(/^Price in Stalls/).inputValue()) === 60,
+    "the draft's edits are kept (description, a 5.00 fee), its price untouched",
+  );
+  await axe(p3, "the draft editor");
   await p3.getByRole("button", { name: "Publish" }).click();
   await p3.getByText("published", { exact: true }).waitFor();
   const gala = p3.url().split("/").pop();

@@ -48,6 +48,7 @@ interface AdminEvent {
   seating: string;
   venue: { id: string; name: string; city: string };
   sections: { id: string; name: string; price: Money; capacity: number }[];
+  cancellation_policy: Policy;
 }
 interface Analytics {
   capacity: number;
@@ -338,6 +339,89 @@ function localInput(iso: string): string {
 }
 const toIso = (local: string) => new Date(local).toISOString().replace(/\.\d+Z$/, "Z");
 
+interface Policy {
+  allowed: boolean;
+  deadline_hours: number;
+  fee_type: string;
+  fee_value: string;
+}
+/** When, at what prices and on what cancellation terms: what a draft
+ * takes, the same when it is created and when it is edited. */
+interface Terms {
+  starts: string;
+  ends: string;
+  /** Section id → price, as typed. */
+  prices: Record<string, string>;
+  policy: Policy;
+}
+type PricedSection = { id: string; name: string; capacity: number; price: string };
+
+/** The API's fields for `terms` (prices for every section, two decimals). */
+function termsBody(terms: Terms, sections: PricedSection[]) {
+  const section_prices: Record<string, string> = {};
+  for (const s of sections) section_prices[s.id] = Number(terms.prices[s.id] ?? s.price).toFixed(2);
+  return {
+    starts_at: toIso(terms.starts),
+    ends_at: toIso(terms.ends),
+    section_prices,
+    cancellation_policy: { ...terms.policy, fee_value: Number(terms.policy.fee_value).toFixed(2) },
+  };
+}
+
+function TermsFields({ terms, onChange, sections }: { terms: Terms; onChange: (t: Terms) => void; sections: PricedSection[] }) {
+  const policy = terms.policy;
+  const setPolicy = (p: Partial<Policy>) => onChange({ ...terms, policy: { ...policy, ...p } });
+  return (
+    <>
+      <label>
+        Starts
+        <input type="datetime-local" value={terms.starts} onInput={(e) => onChange({ ...terms, starts: e.currentTarget.value })} required />
+      </label>
+      <label>
+        Ends
+        <input type="datetime-local" value={terms.ends} onInput={(e) => onChange({ ...terms, ends: e.currentTarget.value })} required />
+      </label>
+      {sections.map((s) => (
+        <label key={s.id}>
+          Price in {s.name} ({s.capacity} seats)
+          <input
+            type="number"
+            min="0"
+            step="0.01"
+            value={terms.prices[s.id] ?? s.price}
+            onInput={(e) => onChange({ ...terms, prices: { ...terms.prices, [s.id]: e.currentTarget.value } })}
+          />
+        </label>
+      ))}
+      <fieldset>
+        <legend>Cancellation policy</legend>
+        <label class="inline">
+          <input type="checkbox" checked={policy.allowed} onChange={(e) => setPolicy({ allowed: e.currentTarget.checked })} />
+          Customers may cancel
+        </label>
+        <label>
+          Until how many hours before the start
+          <input type="number" min="0" value={policy.deadline_hours} onInput={(e) => setPolicy({ deadline_hours: Number(e.currentTarget.value) })} />
+        </label>
+        <label>
+          Fee
+          <select value={policy.fee_type} onChange={(e) => setPolicy({ fee_type: e.currentTarget.value })}>
+            <option value="none">None</option>
+            <option value="fixed">Fixed amount</option>
+            <option value="percentage">Percentage</option>
+          </select>
+        </label>
+        {policy.fee_type !== "none" && (
+          <label>
+            Fee value
+            <input type="number" min="0" step="0.01" value={policy.fee_value} onInput={(e) => setPolicy({ fee_value: e.currentTarget.value })} />
+          </label>
+        )}
+      </fieldset>
+    </>
+  );
+}
+
 export function EventNew() {
   const ok = useOrganizer();
   const [venues, setVenues] = useState<Venue[]>([]);
@@ -346,33 +430,26 @@ export function EventNew() {
   inAMonth.setHours(19, 0, 0, 0);
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
-  const [starts, setStarts] = useState(localInput(inAMonth.toISOString()));
-  const [ends, setEnds] = useState(localInput(new Date(inAMonth.getTime() + 3 * 3600e3).toISOString()));
-  const [prices, setPrices] = useState<Record<string, string>>({});
-  const [policy, setPolicy] = useState({ allowed: true, deadline_hours: 24, fee_type: "none", fee_value: "0.00" });
+  const [terms, setTerms] = useState<Terms>({
+    starts: localInput(inAMonth.toISOString()),
+    ends: localInput(new Date(inAMonth.getTime() + 3 * 3600e3).toISOString()),
+    prices: {},
+    policy: { allowed: true, deadline_hours: 24, fee_type: "none", fee_value: "0.00" },
+  });
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     if (ok) get<{ venues: Venue[] }>("/admin/venues").then((r) => setVenues(r.venues)).catch(setError);
   }, [ok]);
   const venue = venues.find((v) => v.id === venueId);
+  const priced: PricedSection[] = (venue?.sections ?? []).map((s) => ({ id: s.id, name: s.name, capacity: s.capacity, price: s.default_price }));
   if (!ok) return null;
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     try {
-      const section_prices: Record<string, string> = {};
-      for (const s of venue?.sections ?? []) section_prices[s.id] = Number(prices[s.id] ?? s.default_price).toFixed(2);
       const out = await post<{ event: AdminEvent }>(
         "/admin/events",
-        {
-          venue_id: venueId,
-          name,
-          description,
-          starts_at: toIso(starts),
-          ends_at: toIso(ends),
-          section_prices,
-          cancellation_policy: { ...policy, fee_value: Number(policy.fee_value).toFixed(2) },
-        },
+        { venue_id: venueId, name, description, ...termsBody(terms, priced) },
         { "idempotency-key": newKey() },
       );
       navigate(`/admin/events/${out.event.id}`);
@@ -403,51 +480,7 @@ export function EventNew() {
           Description
           <textarea value={description} onInput={(e) => setDescription(e.currentTarget.value)} rows={3} />
         </label>
-        <label>
-          Starts
-          <input type="datetime-local" value={starts} onInput={(e) => setStarts(e.currentTarget.value)} required />
-        </label>
-        <label>
-          Ends
-          <input type="datetime-local" value={ends} onInput={(e) => setEnds(e.currentTarget.value)} required />
-        </label>
-        {venue?.sections.map((s) => (
-          <label key={s.id}>
-            Price in {s.name} ({s.capacity} seats)
-            <input
-              type="number"
-              min="0"
-              step="0.01"
-              value={prices[s.id] ?? s.default_price}
-              onInput={(e) => setPrices({ ...prices, [s.id]: e.currentTarget.value })}
-            />
-          </label>
-        ))}
-        <fieldset>
-          <legend>Cancellation policy</legend>
-          <label class="inline">
-            <input type="checkbox" checked={policy.allowed} onChange={(e) => setPolicy({ ...policy, allowed: e.currentTarget.checked })} />
-            Customers may cancel
-          </label>
-          <label>
-            Until how many hours before the start
-            <input type="number" min="0" value={policy.deadline_hours} onInput={(e) => setPolicy({ ...policy, deadline_hours: Number(e.currentTarget.value) })} />
-          </label>
-          <label>
-            Fee
-            <select value={policy.fee_type} onChange={(e) => setPolicy({ ...policy, fee_type: e.currentTarget.value })}>
-              <option value="none">None</option>
-              <option value="fixed">Fixed amount</option>
-              <option value="percentage">Percentage</option>
-            </select>
-          </label>
-          {policy.fee_type !== "none" && (
-            <label>
-              Fee value
-              <input type="number" min="0" step="0.01" value={policy.fee_value} onInput={(e) => setPolicy({ ...policy, fee_value: e.currentTarget.value })} />
-            </label>
-          )}
-        </fieldset>
+        <TermsFields terms={terms} onChange={setTerms} sections={priced} />
         <Failure error={error} />
         <button type="submit" class="primary">
           Create the draft
@@ -584,12 +617,19 @@ export function EventAdmin({ id }: { id: string }) {
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [code, setCode] = useState("");
   const [scan, setScan] = useState<string>("");
-  const [draft, setDraft] = useState<{ name: string; description: string } | null>(null);
+  const [draft, setDraft] = useState<({ name: string; description: string } & Terms) | null>(null);
   const load = () => {
     get<{ event: AdminEvent }>(`/admin/events/${id}`)
       .then((r) => {
         setEvent(r.event);
-        setDraft({ name: r.event.name, description: r.event.description });
+        setDraft({
+          name: r.event.name,
+          description: r.event.description,
+          starts: localInput(r.event.starts_at),
+          ends: localInput(r.event.ends_at),
+          prices: {},
+          policy: { ...r.event.cancellation_policy },
+        });
         if (r.event.status !== "draft") {
           get<Analytics>(`/admin/events/${id}/analytics`).then(setStats).catch(setError);
           get<{ attendees: typeof attendees; next_cursor: string | null }>(`/admin/events/${id}/attendees?limit=${ATTENDEE_PAGE}`)
@@ -687,7 +727,11 @@ export function EventAdmin({ id }: { id: string }) {
           class="panel"
           onSubmit={(e) => {
             e.preventDefault();
-            patch({ name: draft.name, description: draft.description });
+            const priced = event.sections;
+            const body: Record<string, unknown> = { name: draft.name, description: draft.description, ...termsBody(draft, priced) };
+            // Prices sent only when one changed: new prices rewrite the seats.
+            if (priced.every((s) => Number(draft.prices[s.id] ?? s.price) === Number(s.price))) delete body.section_prices;
+            patch(body);
           }}
         >
           <h2>Draft</h2>
@@ -699,6 +743,7 @@ export function EventAdmin({ id }: { id: string }) {
             Description
             <textarea value={draft.description} rows={3} onInput={(e) => setDraft({ ...draft, description: e.currentTarget.value })} />
           </label>
+          <TermsFields terms={draft} onChange={(t) => setDraft({ ...draft, ...t })} sections={event.sections} />
           <div class="actions">
             <button type="submit">Save the draft</button>
             <button type="button" class="primary" disabled={event.seating !== "ready"} onClick={() => patch({ status: "published" })}>
