@@ -112,7 +112,23 @@ export interface EventView {
   available_seats: number;
   sold_out: boolean;
   cancellation_policy: Policy;
-  admission?: unknown;
+  /** A waiting room in front of the on-sale (null or absent: none). */
+  admission?: Admission | null;
+}
+export interface Admission {
+  on_sale_at: string;
+  rate_per_minute: number;
+  window_seconds?: number;
+}
+export interface QueueTicket {
+  id: string;
+  event_id: string;
+  joined_at: string;
+  status: "waiting" | "admitted" | "expired";
+  position: number;
+  estimated_wait_seconds: number;
+  admission_token?: string;
+  admitted_until?: string;
 }
 export interface Seat {
   id: string;

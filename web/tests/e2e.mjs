@@ -313,6 +313,37 @@ try {
   const galaNow = await (await fetch(`${base}/api/v1/events/${gala}`)).json();
   ok(galaNow.total_seats === 59, "the edited template has 69 seats; the event made from it still 59");
 
+  console.log("flow 6: an on-sale with a waiting room: user1 joins the line, is let in, holds");
+  const orgToken = await p3.evaluate(() => localStorage.getItem("evently.token"));
+  const { venues } = await call("GET", "/admin/venues", orgToken);
+  const hall = venues.find((v) => v.name === "Riverside Hall");
+  const soon = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, "Z");
+  const later = (days) => new Date(Date.now() + days * 86400e3).toISOString().replace(/\.\d+Z$/, "Z");
+  const rush = await call("POST", "/admin/events", orgToken, {
+    venue_id: hall.id, name: "Summer Rush", starts_at: later(40), ends_at: later(40.1),
+    admission: { on_sale_at: soon, rate_per_minute: 60, window_seconds: 600 },
+  });
+  const published = await fetch(`${base}/api/v1/admin/events/${rush.event.id}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json", authorization: `Bearer ${orgToken}` },
+    body: JSON.stringify({ status: "published" }),
+  });
+  ok(published.status === 200, "an event with a waiting room is on sale");
+  await p1.goto(`${base}/events/${rush.event.id}`);
+  await p1.getByRole("heading", { name: "Waiting room" }).waitFor();
+  ok((await p1.getByRole("button", { name: /^Hold/ }).count()) === 0, "before their turn, nobody is offered seats to hold");
+  await axe(p1, "the waiting room");
+  await p1.getByRole("button", { name: "Join the line" }).click();
+  await p1.getByText(/You are number/).waitFor();
+  ok(true, "joining the line shows the place in it");
+  await shot(p1, "waiting-room");
+  await p1.getByText("Your turn to choose seats ends in", { exact: false }).waitFor({ timeout: 60000 });
+  ok(true, "the line moves: user1 is let in, with the time left to choose");
+  await p1.locator('[data-seat-id="A-3-3"]').click();
+  await p1.getByRole("button", { name: "Hold 1 seat" }).click();
+  await p1.getByText(/Pay within|Your seats are held/).first().waitFor();
+  ok(true, "admitted, user1 holds a seat (the hold carries the admission)");
+
   // A page that does not exist, and the reset page, pass axe too.
   await p2.goto(`${base}/no/such/page`);
   await p2.getByRole("heading", { name: "Not found" }).waitFor();

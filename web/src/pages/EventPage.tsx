@@ -11,11 +11,12 @@ import {
   type EventView,
   type Hold,
   type Layout,
+  type QueueTicket,
 } from "../api";
 import { Checkout } from "../Checkout";
 import { Link } from "../router";
 import { SeatMap, stateOf, type Placed } from "../SeatMap";
-import { Failure } from "../ui";
+import { Countdown, Failure } from "../ui";
 
 const REFRESH_MS = 5000;
 const MAX_SEATS = 10;
@@ -31,6 +32,8 @@ export function EventPage({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [quantity, setQuantity] = useState(2);
+  // The waiting room's ticket, when the on-sale has one (kept per tab).
+  const [ticket, setTicket] = useState<QueueTicket | null>(null);
   const user = session.user();
 
   useEffect(() => {
@@ -64,6 +67,19 @@ export function EventPage({ id }: { id: string }) {
     };
   }, [layout, id]);
 
+  // An admission ends: read the ticket again when it does (it expires).
+  useEffect(() => {
+    if (ticket?.status !== "admitted" || !ticket.admitted_until) return;
+    const t = setTimeout(
+      () =>
+        get<{ ticket: QueueTicket }>(`/events/${id}/queue/${ticket.id}`)
+          .then((r) => setTicket(r.ticket))
+          .catch(() => {}),
+      Math.max(0, Date.parse(ticket.admitted_until) - Date.now()) + 1000,
+    );
+    return () => clearTimeout(t);
+  }, [ticket, id]);
+
   const chosen = useMemo(() => new Set(selected.seats), [selected]);
   const section = layout?.sections.find((s) => s.id === selected.section);
   const total = section ? (Number(section.price) * selected.seats.length).toFixed(2) : "0.00";
@@ -85,7 +101,9 @@ export function EventPage({ id }: { id: string }) {
     setBusy(true);
     setError(null);
     try {
-      const h = await post<Hold>("/seats/hold", { event_id: id, ...body }, { "idempotency-key": newKey() });
+      const headers: Record<string, string> = { "idempotency-key": newKey() };
+      if (ticket?.admission_token) headers["admission-token"] = ticket.admission_token;
+      const h = await post<Hold>("/seats/hold", { event_id: id, ...body }, headers);
       setHold(h);
       setSelected({ section: h.section_id, seats: h.seat_ids });
     } catch (e) {
@@ -107,6 +125,8 @@ export function EventPage({ id }: { id: string }) {
   }
   if (!event || !layout) return <p aria-live="polite">Loading…</p>;
   const soldOut = compact ? compact.sold_out : event.sold_out;
+  // With a waiting room, seats are held only with an admission.
+  const admitted = !event.admission || ticket?.status === "admitted";
 
   return (
     <section class="event">
@@ -140,8 +160,11 @@ export function EventPage({ id }: { id: string }) {
         </p>
       ) : soldOut ? (
         <Waitlist event={event} layout={layout} />
+      ) : !admitted ? (
+        <WaitingRoom eventId={id} onSale={event.admission!.on_sale_at} ticket={ticket} onTicket={setTicket} />
       ) : (
         <div class="choose">
+          {ticket?.admitted_until && <Countdown until={ticket.admitted_until} label="Your turn to choose seats ends in" />}
           <p aria-live="polite">
             {selected.seats.length === 0
               ? "Pick seats on the map (one section per hold), or let us choose."
@@ -173,6 +196,72 @@ export function EventPage({ id }: { id: string }) {
         </div>
       )}
     </section>
+  );
+}
+
+/** The line in front of an on-sale: join it, watch your place, and choose
+ * seats once admitted. The ticket is kept for this tab, and joining again
+ * returns the same ticket, so a reload never loses a place. */
+function WaitingRoom(props: { eventId: string; onSale: string; ticket: QueueTicket | null; onTicket: (t: QueueTicket | null) => void }) {
+  const { eventId, ticket, onTicket } = props;
+  const stored = `evently.queue.${eventId}`;
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  // A ticket this tab already holds: read it back.
+  useEffect(() => {
+    const id = sessionStorage.getItem(stored);
+    if (!ticket && id)
+      get<{ ticket: QueueTicket }>(`/events/${eventId}/queue/${id}`)
+        .then((r) => onTicket(r.ticket))
+        .catch(() => sessionStorage.removeItem(stored));
+  }, [eventId]);
+  // Waiting: ask again every few seconds.
+  useEffect(() => {
+    if (!ticket || ticket.status !== "waiting") return;
+    const t = setTimeout(() => {
+      get<{ ticket: QueueTicket }>(`/events/${eventId}/queue/${ticket.id}`)
+        .then((r) => onTicket(r.ticket))
+        .catch(setError);
+    }, 3000);
+    return () => clearTimeout(t);
+  }, [ticket]);
+  const join = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await post<{ ticket: QueueTicket }>(`/events/${eventId}/queue`, {});
+      sessionStorage.setItem(stored, r.ticket.id);
+      onTicket(r.ticket);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const opens = Date.parse(props.onSale) > Date.now();
+  return (
+    <div class="panel waiting-room" aria-live="polite">
+      <h2>Waiting room</h2>
+      {!ticket || ticket.status === "expired" ? (
+        <>
+          <p>
+            {ticket?.status === "expired"
+              ? "Your turn ran out before you held seats. Join the line again for another."
+              : `This on-sale lets people in in the order they join the line${opens ? `, from ${when(props.onSale)}` : ""}.`}
+          </p>
+          <button type="button" class="primary" disabled={busy} onClick={join}>
+            Join the line
+          </button>
+        </>
+      ) : (
+        <p>
+          You are <strong>number {ticket.position || "…"}</strong> in line
+          {ticket.estimated_wait_seconds > 0 ? `, about ${Math.ceil(ticket.estimated_wait_seconds / 60)} min to go` : ""}. Keep this page
+          open: the seats are yours to choose when it is your turn.
+        </p>
+      )}
+      <Failure error={error} />
+    </div>
   );
 }
 
