@@ -314,21 +314,28 @@ try {
   ok(galaNow.total_seats === 59, "the edited template has 69 seats; the event made from it still 59");
 
   console.log("flow 6: an on-sale with a waiting room: user1 joins the line, is let in, holds");
+  // The organizer sets it up in the form: on sale in 15 seconds, 60 a minute.
   const orgToken = await p3.evaluate(() => localStorage.getItem("evently.token"));
   const { venues } = await call("GET", "/admin/venues", orgToken);
   const hall = venues.find((v) => v.name === "Riverside Hall");
-  const soon = new Date(Date.now() + 3000).toISOString().replace(/\.\d+Z$/, "Z");
-  const later = (days) => new Date(Date.now() + days * 86400e3).toISOString().replace(/\.\d+Z$/, "Z");
-  const rush = await call("POST", "/admin/events", orgToken, {
-    venue_id: hall.id, name: "Summer Rush", starts_at: later(40), ends_at: later(40.1),
-    admission: { on_sale_at: soon, rate_per_minute: 60, window_seconds: 600 },
+  await p3.goto(`${base}/admin/events/new?venue=${hall.id}`);
+  await p3.getByLabel("Event name").fill("Summer Rush");
+  await p3.getByLabel(/through a waiting room/).check();
+  const opens = await p3.evaluate(() => {
+    const d = new Date(Date.now() + 15000);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   });
-  const published = await fetch(`${base}/api/v1/admin/events/${rush.event.id}`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json", authorization: `Bearer ${orgToken}` },
-    body: JSON.stringify({ status: "published" }),
-  });
-  ok(published.status === 200, "an event with a waiting room is on sale");
+  await p3.getByLabel("On sale from").fill(opens);
+  await p3.getByLabel("Let in per minute").fill("60");
+  await axe(p3, "the new event form with a waiting room");
+  await p3.getByRole("button", { name: "Create the draft" }).click();
+  await p3.getByRole("heading", { name: "Summer Rush" }).waitFor();
+  ok(await p3.getByLabel(/through a waiting room/).isChecked(), "the draft keeps its waiting room");
+  await p3.getByRole("button", { name: "Publish" }).click();
+  await p3.getByText("published", { exact: true }).waitFor();
+  const rush = { event: { id: p3.url().split("/").pop() } };
+  ok(true, "an event with a waiting room is on sale");
   await p1.goto(`${base}/events/${rush.event.id}`);
   await p1.getByRole("heading", { name: "Waiting room" }).waitFor();
   ok((await p1.getByRole("button", { name: /^Hold/ }).count()) === 0, "before their turn, nobody is offered seats to hold");

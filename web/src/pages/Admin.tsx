@@ -49,6 +49,7 @@ interface AdminEvent {
   venue: { id: string; name: string; city: string };
   sections: { id: string; name: string; price: Money; capacity: number }[];
   cancellation_policy: Policy;
+  admission?: { on_sale_at: string; rate_per_minute: number; window_seconds?: number } | null;
 }
 interface Analytics {
   capacity: number;
@@ -332,10 +333,11 @@ export function VenueDesigner({ id }: { id?: string }) {
   );
 }
 
-function localInput(iso: string): string {
+function localInput(iso: string, seconds = false): string {
   const d = new Date(iso);
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const minute = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return seconds ? `${minute}:${pad(d.getSeconds())}` : minute;
 }
 const toIso = (local: string) => new Date(local).toISOString().replace(/\.\d+Z$/, "Z");
 
@@ -353,6 +355,8 @@ interface Terms {
   /** Section id → price, as typed. */
   prices: Record<string, string>;
   policy: Policy;
+  /** The waiting room in front of the on-sale, when `on`. */
+  room: { on: boolean; opens: string; rate: number; minutes: number };
 }
 type PricedSection = { id: string; name: string; capacity: number; price: string };
 
@@ -365,12 +369,22 @@ function termsBody(terms: Terms, sections: PricedSection[]) {
     ends_at: toIso(terms.ends),
     section_prices,
     cancellation_policy: { ...terms.policy, fee_value: Number(terms.policy.fee_value).toFixed(2) },
+    admission: terms.room.on
+      ? { on_sale_at: toIso(terms.room.opens), rate_per_minute: Number(terms.room.rate), window_seconds: Math.round(Number(terms.room.minutes) * 60) }
+      : null,
   };
+}
+
+/** No waiting room, its fields ready with an on-sale an hour from now. */
+function noRoom(): Terms["room"] {
+  return { on: false, opens: localInput(new Date(Date.now() + 3600e3).toISOString(), true), rate: 500, minutes: 10 };
 }
 
 function TermsFields({ terms, onChange, sections }: { terms: Terms; onChange: (t: Terms) => void; sections: PricedSection[] }) {
   const policy = terms.policy;
   const setPolicy = (p: Partial<Policy>) => onChange({ ...terms, policy: { ...policy, ...p } });
+  const room = terms.room;
+  const setRoom = (r: Partial<Terms["room"]>) => onChange({ ...terms, room: { ...room, ...r } });
   return (
     <>
       <label>
@@ -418,6 +432,29 @@ function TermsFields({ terms, onChange, sections }: { terms: Terms; onChange: (t
           </label>
         )}
       </fieldset>
+      <fieldset>
+        <legend>Waiting room</legend>
+        <label class="inline">
+          <input type="checkbox" checked={room.on} onChange={(e) => setRoom({ on: e.currentTarget.checked })} />
+          Let buyers in through a waiting room (for a rush: in the order they join, a number a minute)
+        </label>
+        {room.on && (
+          <>
+            <label>
+              On sale from
+              <input type="datetime-local" step="1" value={room.opens} onInput={(e) => setRoom({ opens: e.currentTarget.value })} required />
+            </label>
+            <label>
+              Let in per minute
+              <input type="number" min="1" max="100000" value={room.rate} onInput={(e) => setRoom({ rate: Number(e.currentTarget.value) })} />
+            </label>
+            <label>
+              Minutes each has to hold seats
+              <input type="number" min="1" max="60" value={room.minutes} onInput={(e) => setRoom({ minutes: Number(e.currentTarget.value) })} />
+            </label>
+          </>
+        )}
+      </fieldset>
     </>
   );
 }
@@ -435,6 +472,7 @@ export function EventNew() {
     ends: localInput(new Date(inAMonth.getTime() + 3 * 3600e3).toISOString()),
     prices: {},
     policy: { allowed: true, deadline_hours: 24, fee_type: "none", fee_value: "0.00" },
+    room: noRoom(),
   });
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -449,7 +487,10 @@ export function EventNew() {
     try {
       const out = await post<{ event: AdminEvent }>(
         "/admin/events",
-        { venue_id: venueId, name, description, ...termsBody(terms, priced) },
+        // A new event's waiting room is given or left out (not null).
+        (({ admission, ...rest }) => ({ venue_id: venueId, name, description, ...rest, ...(admission ? { admission } : {}) }))(
+          termsBody(terms, priced),
+        ),
         { "idempotency-key": newKey() },
       );
       navigate(`/admin/events/${out.event.id}`);
@@ -629,6 +670,14 @@ export function EventAdmin({ id }: { id: string }) {
           ends: localInput(r.event.ends_at),
           prices: {},
           policy: { ...r.event.cancellation_policy },
+          room: r.event.admission
+            ? {
+                on: true,
+                opens: localInput(r.event.admission.on_sale_at, true),
+                rate: r.event.admission.rate_per_minute,
+                minutes: (r.event.admission.window_seconds ?? 600) / 60,
+              }
+            : noRoom(),
         });
         if (r.event.status !== "draft") {
           get<Analytics>(`/admin/events/${id}/analytics`).then(setStats).catch(setError);
