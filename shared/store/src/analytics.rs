@@ -718,13 +718,7 @@ impl Store {
             changed += 1;
             let (pk, sk) = (keys::event_sales(&event.id), format!("{hour:012}"));
             if SALES_COUNTERS.iter().all(|c| value(w, c) == 0) {
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key(keys::PK, s(pk))
-                    .key(keys::SK, s(sk))
-                    .send()
-                    .await?;
+                self.delete_item((pk, sk)).await?;
                 continue;
             }
             let mut put = self
