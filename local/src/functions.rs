@@ -30,6 +30,7 @@ pub fn http_handlers() -> Vec<(&'static str, Handler)> {
         ("bookings-tickets", bookings_tickets::handler),
         ("waitlist-join", waitlist_join::handler),
         ("waitlist-status", waitlist_status::handler),
+        ("waitlist-mine", waitlist_mine::handler),
         ("waitlist-leave", waitlist_leave::handler),
         ("offers-get", offers_get::handler),
         ("notifications-mine", notifications_mine::handler),

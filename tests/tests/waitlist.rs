@@ -124,6 +124,27 @@ async fn people_wait_in_order_and_move_up_when_someone_leaves() {
             .0,
         404
     );
+
+    // Everyone's own list: Cy waits, second, for Demo Night; Ada's two
+    // entries, both left, the newest first; nobody else's.
+    let (status, mine) = stack.get("/api/v1/waitlist/me", Some(&cy)).await;
+    assert_eq!(status, 200, "{mine}");
+    let entries = mine["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{mine}");
+    assert_eq!(
+        (
+            entries[0]["status"].as_str(),
+            entries[0]["position"].as_u64(),
+            entries[0]["event"]["name"].as_str()
+        ),
+        (Some("waiting"), Some(2), Some(DEMO_NIGHT))
+    );
+    let (_, mine) = stack.get("/api/v1/waitlist/me", Some(&ada)).await;
+    let entries = mine["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{mine}");
+    assert!(entries.iter().all(|e| e["status"] == "left"), "{mine}");
+    assert_eq!(entries[0]["id"], again["entry"]["id"], "newest first");
+    assert_eq!(stack.get("/api/v1/waitlist/me", None).await.0, 401);
 }
 
 #[tokio::test]

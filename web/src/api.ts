@@ -201,6 +201,8 @@ export interface Entry {
   status: string;
   position: number | null;
   offer?: Offer;
+  /** With `/waitlist/me`: the event it waits for. */
+  event?: { id: string; name: string; starts_at: string; status: string };
 }
 
 /** "Tuesday 2 March 2027, 19:00" in the browser's own zone. */

@@ -110,6 +110,12 @@ try {
   ok(await p2.getByText(/Position 1/).isVisible(), "user2 sees position 1 (at phone width)");
   await axe(p2, "the waitlist (phone width)");
   await shot(p2, "waitlist-phone");
+  // …and on their own page, with the event it waits for.
+  await p2.goto(`${base}/me`);
+  const waiting = p2.locator("li[data-entry-id]", { hasText: "Evently Demo Night" });
+  await waiting.getByText("number 1 in line").waitFor();
+  ok(true, "my page lists the waitlist entry and its place");
+  await axe(p2, "my page with a waitlist entry");
 
   // Flow 3: user1 cancels, the refund shown before confirming.
   console.log("flow 3: user1 cancels");
@@ -138,6 +144,9 @@ try {
   await p2.getByRole("heading", { name: "You're going" }).waitFor();
   await p2.locator("li.ticket img").nth(1).waitFor();
   ok((await p2.locator("li.ticket").count()) === 2, "user2's booking has two tickets");
+  await p2.goto(`${base}/me`);
+  await p2.locator("li[data-entry-id]", { hasText: "Evently Demo Night" }).getByText("booked", { exact: true }).waitFor();
+  ok(true, "the waitlist entry now says booked");
 
   // The 4,200-seat Harbor Arena's map: every seat drawn and named.
   await p2.goto(`${base}/`);
@@ -184,8 +193,11 @@ try {
   await p3.getByLabel("Description").fill("Spring, by the river.");
   await p3.getByRole("combobox", { name: /^Fee/ }).selectOption("fixed");
   await p3.getByLabel("Fee value").fill("5");
-  await p3.getByRole("button", { name: "Save the draft" }).click();
-  await p3.waitForLoadState("networkidle");
+  const [saved] = await Promise.all([
+    p3.waitForResponse((r) => r.request().method() === "PATCH" && r.url().includes("/api/v1/admin/events/")),
+    p3.getByRole("button", { name: "Save the draft" }).click(),
+  ]);
+  ok(saved.status() === 200, "the draft is saved");
   await p3.reload();
   await p3.getByRole("heading", { name: "Spring Gala" }).waitFor();
   ok(

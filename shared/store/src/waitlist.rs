@@ -152,6 +152,13 @@ impl Store {
         }
     }
 
+    /// Every waitlist entry the user ever had, of every event (one Query
+    /// of the user's partition of GSI1).
+    pub async fn user_entries(&self, user_id: &str) -> Result<Vec<WaitlistEntry>, StoreError> {
+        self.query_as(self.index_query(keys::GSI1, keys::user_waitlist(user_id)))
+            .await
+    }
+
     /// The user's latest entry for the event, active or not.
     pub async fn user_entry(
         &self,

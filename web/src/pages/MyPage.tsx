@@ -1,8 +1,9 @@
 // My bookings (upcoming and past) with their tickets and cancellation —
-// the refund the event's policy gives shown before confirming — and the
+// the refund the event's policy gives shown before confirming —, my
+// waitlist entries (place in line, an open offer, leaving), and the
 // account's password.
 import { useEffect, useState } from "preact/hooks";
-import { api, post, session, when, type Booking } from "../api";
+import { api, get, post, session, when, type Booking, type Entry } from "../api";
 import { Link, navigate } from "../router";
 import { Failure } from "../ui";
 
@@ -54,6 +55,8 @@ export function MyPage() {
         ))}
       </div>
       <Failure error={error} />
+      {/* The tab panel is always there: the tabs' aria-controls names it. */}
+      <div role="tabpanel" id="my-bookings-panel">
       {bookings === null ? (
         <p aria-live="polite">Loading…</p>
       ) : bookings.length === 0 ? (
@@ -61,7 +64,6 @@ export function MyPage() {
           No {tab} bookings. <Link href="/">See what's on</Link>.
         </p>
       ) : (
-        <div role="tabpanel" id="my-bookings-panel">
         <ul class="cards">
           {bookings.map((b) => (
             <li key={b.id} class="card" data-booking-id={b.id}>
@@ -101,9 +103,70 @@ export function MyPage() {
             </li>
           ))}
         </ul>
-        </div>
       )}
+      </div>
+      <MyWaitlist />
       <PasswordChange />
+    </section>
+  );
+}
+
+/** The entries still in line (or holding an offer) first, then the ended. */
+function MyWaitlist() {
+  const [entries, setEntries] = useState<Entry[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () =>
+    get<{ entries: Entry[] }>("/waitlist/me")
+      .then((r) => setEntries(r.entries))
+      .catch(setError);
+  useEffect(() => {
+    if (session.user()) load();
+  }, []);
+  const leave = async (e: Entry) => {
+    setError(null);
+    try {
+      await api("DELETE", `/waitlist/${e.event_id}`);
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  if (entries === null) return <Failure error={error} />;
+  const active = (e: Entry) => e.status === "waiting" || e.status === "offered";
+  const sorted = [...entries.filter(active), ...entries.filter((e) => !active(e))];
+  return (
+    <section class="panel" aria-labelledby="my-waitlist">
+      <h2 id="my-waitlist">My waitlist</h2>
+      {sorted.length === 0 ? (
+        <p>You are not waiting for any event.</p>
+      ) : (
+        <ul class="cards">
+          {sorted.map((e) => (
+            <li key={e.id} class="card" data-entry-id={e.id}>
+              <h3>{e.event ? <Link href={`/events/${e.event_id}`}>{e.event.name}</Link> : e.event_id}</h3>
+              {e.event && <p>{when(e.event.starts_at)}</p>}
+              <p>
+                {e.quantity} seat{e.quantity > 1 ? "s" : ""} ·{" "}
+                {e.status === "waiting" ? (
+                  <strong>number {e.position} in line</strong>
+                ) : e.status === "offered" && e.offer ? (
+                  <>
+                    <strong>seats held for you</strong> — <Link href={`/offers/${e.offer.claim_url.split("/").pop()}`}>book them</Link>
+                  </>
+                ) : (
+                  <strong>{e.status}</strong>
+                )}
+              </p>
+              {e.status === "waiting" && (
+                <button type="button" onClick={() => leave(e)}>
+                  Leave the waitlist{e.event ? ` for ${e.event.name}` : ""}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <Failure error={error} />
     </section>
   );
 }
