@@ -106,7 +106,7 @@ fn every_queue_that_receives_failures_has_a_depth_alarm() {
 fn every_function_has_log_retention_and_error_and_throttle_alarms() {
     let res = resources();
     let functions = of_type(&res, "AWS::Serverless::Function");
-    assert_eq!(functions.len(), 35);
+    assert_eq!(functions.len(), 36);
     let groups = of_type(&res, "AWS::Logs::LogGroup");
     for (id, f) in &functions {
         let group = groups
