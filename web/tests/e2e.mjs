@@ -363,6 +363,25 @@ try {
   await p1.getByText(/Pay within|Your seats are held/).first().waitFor();
   ok(true, "admitted, user1 holds a seat (the hold carries the admission)");
 
+  // user3 waits for the sold-out Demo Night, then leaves the line from
+  // their own page.
+  const ctx4 = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const p4 = await ctx4.newPage();
+  await login(p4, "user3@example.com");
+  await p4.getByRole("link", { name: "Evently Demo Night" }).click();
+  await p4.getByRole("button", { name: "Join the waitlist" }).click();
+  const demoId = new URL(p4.url()).pathname.split("/").pop();
+  await p4.getByRole("heading", { name: "You are on the waitlist" }).waitFor();
+  await p4.goto(`${base}/me`);
+  const mine = p4.locator("li[data-entry-id]", { hasText: "Evently Demo Night" });
+  await mine.getByRole("button", { name: "Leave the waitlist for Evently Demo Night" }).click();
+  await mine.getByText("left", { exact: true }).waitFor();
+  const status = await p4.evaluate(async (id) => {
+    const r = await fetch(`/api/v1/waitlist/status/${id}`, { headers: { authorization: `Bearer ${localStorage.getItem("evently.token")}` } });
+    return (await r.json()).entry?.status;
+  }, demoId);
+  ok(status === "left", "leaving the waitlist from my page takes user3 out of line");
+
   // A page that does not exist, and the reset page, pass axe too.
   await p2.goto(`${base}/no/such/page`);
   await p2.getByRole("heading", { name: "Not found" }).waitFor();
