@@ -3,8 +3,6 @@
 //! with `?when=past` only those whose event has ended (latest first). Each
 //! booking carries its event's name, start and end, read once per event.
 
-use std::collections::HashMap;
-
 use evently_core::clock::rfc3339;
 use evently_core::policy::CancelRefused;
 use evently_core::{Booking, BookingStatus, Event, EventStatus};
@@ -41,17 +39,10 @@ async fn mine(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.authenticate(&req).await?;
     let when = when(&req)?;
     let bookings = app.store.user_bookings(&claims.sub).await?;
-    // Their events, each read once, at once (a customer has a handful).
-    let mut ids: Vec<&str> = bookings.iter().map(|b| b.event_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let reads = ids.iter().map(|id| app.store.get_event(id));
-    let events: HashMap<&str, Event> = ids
-        .iter()
-        .copied()
-        .zip(futures::future::try_join_all(reads).await?)
-        .filter_map(|(id, e)| Some((id, e?)))
-        .collect();
+    let events = app
+        .store
+        .events_by_id(bookings.iter().map(|b| b.event_id.as_str()))
+        .await?;
     let now = app.clock.now();
     let mut listed: Vec<_> = bookings
         .iter()

@@ -3,10 +3,7 @@
 //! open offer while offered) with its event's name, start and venue, read
 //! once per event.
 
-use std::collections::HashMap;
-
 use evently_core::clock::rfc3339;
-use evently_core::Event;
 use evently_http::response::ok;
 use evently_http::views::EntryView;
 use evently_http::{reply, ApiError, App, Body, Reply, Request, Response};
@@ -20,16 +17,10 @@ async fn mine(app: &App, req: Request) -> Result<Response<Body>, ApiError> {
     let claims = app.authenticate(&req).await?;
     let mut entries = app.store.user_entries(&claims.sub).await?;
     entries.sort_by(|a, b| b.joined_at.cmp(&a.joined_at).then(b.id.cmp(&a.id)));
-    let mut ids: Vec<&str> = entries.iter().map(|e| e.event_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let reads = ids.iter().map(|id| app.store.get_event(id));
-    let events: HashMap<&str, Event> = ids
-        .iter()
-        .copied()
-        .zip(futures::future::try_join_all(reads).await?)
-        .filter_map(|(id, e)| Some((id, e?)))
-        .collect();
+    let events = app
+        .store
+        .events_by_id(entries.iter().map(|e| e.event_id.as_str()))
+        .await?;
     let views =
         futures::future::try_join_all(entries.iter().map(|e| EntryView::of(app, e))).await?;
     let listed: Vec<serde_json::Value> = views

@@ -182,6 +182,23 @@ impl Store {
         }
     }
 
+    /// The events of `ids` that exist, each read once, all at once (a
+    /// customer's bookings or waitlist entries name a handful).
+    pub async fn events_by_id<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, Event>, StoreError> {
+        let mut ids: Vec<&str> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let found = futures::future::try_join_all(ids.iter().map(|id| self.get_event(id))).await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|e| (e.id.clone(), e))
+            .collect())
+    }
+
     pub async fn get_event(&self, id: &str) -> Result<Option<Event>, StoreError> {
         match self.get_item(keys::event(id)).await? {
             Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
